@@ -1,0 +1,1 @@
+"""certdesk's domain: keys, signing requests, certificates, renewals and revocations."""

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.db import connection, transaction
+
+from certificates.services.audit import Actor, audit_record
+
+
+class FirstRunClosedError(Exception):
+    """The first administrator exists already; the first-run page is gone."""
+
+
+def first_admin_create(*, username: str, email: str, password: str, ip: str | None = None) -> User:
+    """Create the one administrator of a fresh installation, and only while there is none.
+
+    Two browsers submitting the first-run form at once must not both become administrators, so
+    the check and the insert happen under a table lock on PostgreSQL; SQLite serialises writers
+    on its own (transactions begin IMMEDIATE, see settings).
+    """
+    user_model = get_user_model()
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                table = connection.ops.quote_name(user_model._meta.db_table)
+                cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+        if user_model.objects.exists():
+            raise FirstRunClosedError
+        user: User = user_model.objects.create_superuser(
+            username=username, email=email, password=password
+        )
+        audit_record(
+            actor=Actor(user=user, ip=ip),
+            action="user.first_admin_created",
+            target=user,
+            details={"username": username},
+        )
+    return user

@@ -1,0 +1,89 @@
+"""Helpers that turn environment variables into settings, kept apart so they can be tested.
+
+Production behaviour is switched by variables (``DJANGO_ENV=production``), never by code paths
+that only run in production; these helpers are what refuse an unsafe production configuration.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+# Django's own deploy check (security.W009) calls a key weak below these figures.
+SECRET_KEY_MIN_LENGTH = 50
+SECRET_KEY_MIN_UNIQUE_CHARACTERS = 5
+DEVELOPMENT_SECRET_KEY = "django-insecure-certdesk-development-key-never-use-in-production"  # noqa: S105
+
+
+def secret_key_problem(value: str) -> str | None:
+    """Say why ``value`` is not fit to sign production sessions, or None when it is."""
+    if not value:
+        return "SECRET_KEY is not set"
+    if value == DEVELOPMENT_SECRET_KEY or value.startswith("django-insecure"):
+        return "SECRET_KEY is the development default"
+    if len(value) < SECRET_KEY_MIN_LENGTH:
+        return f"SECRET_KEY is {len(value)} characters; use at least {SECRET_KEY_MIN_LENGTH}"
+    if len(set(value)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS:
+        return "SECRET_KEY uses too few distinct characters"
+    return None
+
+
+def refuse_unsafe_production(*, secret_key: str, debug: bool, encryption_keys: list[str]) -> None:
+    """Stop a production process before it serves anything with an unsafe configuration."""
+    problems: list[str] = []
+    if problem := secret_key_problem(secret_key):
+        problems.append(
+            f"{problem} (generate one with: python -c 'import secrets; "
+            "print(secrets.token_urlsafe(64))')"
+        )
+    if debug:
+        problems.append("DEBUG is on; set DEBUG=false")
+    if not encryption_keys:
+        problems.append(
+            "CERTDESK_ENCRYPTION_KEYS is not set; private keys cannot be stored without it "
+            "(generate one with: python -c 'import base64, secrets; "
+            "print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())')"
+        )
+    if problems:
+        raise ImproperlyConfigured(
+            "certdesk refuses to start with DJANGO_ENV=production: " + "; ".join(problems) + "."
+        )
+
+
+def new_encryption_key() -> str:
+    """A fresh 256-bit key, written the way CERTDESK_ENCRYPTION_KEYS expects it."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def development_encryption_key(path: Path) -> str:
+    """Read the laptop key file, creating it once so ``make run`` needs nothing set.
+
+    O_EXCL makes the web, worker and beat processes, which start together, agree on one key.
+    """
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = new_encryption_key()
+    # Written aside then linked into place: the web, worker and beat processes start together,
+    # and link() lets exactly one of them win while the others read a complete file.
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key + "\n")
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    finally:
+        draft.unlink()
+    print(
+        f"certdesk: created the encryption key for private keys at {path}. Back it up apart "
+        "from the database: without it the stored private keys cannot be read.",
+        file=sys.stderr,
+    )
+    return key

@@ -1,0 +1,124 @@
+"""Production refuses an unsafe configuration; the embedded default needs nothing set."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config.environment import development_encryption_key, secret_key_problem
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+STRONG_SECRET = "k3y-" + "x7Qp9Lm2Zr5Tw8Yb" * 4
+ENCRYPTION_KEY = "Y2VydGRlc2stdGVzdHMtb25seS1rZXktMzJieXRlcyE="
+
+
+def run_manage(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run manage.py in a clean environment with only ``env`` set, as an operator would."""
+    clean = {
+        "PATH": os.environ["PATH"],
+        "CERTDESK_VAR_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+PRODUCTION = {
+    "DJANGO_ENV": "production",
+    "SECRET_KEY": STRONG_SECRET,
+    "CERTDESK_ENCRYPTION_KEYS": ENCRYPTION_KEY,
+    "ALLOWED_HOSTS": "certdesk.example.com",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"SECRET_KEY": ""}, "SECRET_KEY is not set"),
+        ({"SECRET_KEY": "short-secret"}, "SECRET_KEY is 12 characters"),
+        ({"SECRET_KEY": "django-insecure-" + STRONG_SECRET}, "SECRET_KEY is the development"),
+        ({"DEBUG": "true"}, "DEBUG is on"),
+        ({"CERTDESK_ENCRYPTION_KEYS": ""}, "CERTDESK_ENCRYPTION_KEYS is not set"),
+    ],
+)
+def test_production_refuses_to_start_and_names_the_variable(
+    tmp_path: Path, change: dict[str, str], named: str
+) -> None:
+    """A production process with a missing or weak secret, DEBUG on or no keys does not start."""
+    result = run_manage(tmp_path, "check", **{**PRODUCTION, **change})
+    assert result.returncode != 0
+    assert "certdesk refuses to start with DJANGO_ENV=production" in result.stderr
+    assert named in result.stderr
+
+
+@pytest.mark.slow
+def test_production_settings_pass_the_deploy_check(tmp_path: Path) -> None:
+    """With production variables set, Django's deploy check finds not even a warning."""
+    result = run_manage(tmp_path, "check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.slow
+def test_embedded_default_works_with_nothing_set(tmp_path: Path) -> None:
+    """With no variable at all, migrate runs on SQLite under var/ and a key file is made once."""
+    result = run_manage(tmp_path, "migrate", "--no-input")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "db.sqlite3").exists()
+    assert "created the encryption key" in result.stderr
+    again = run_manage(tmp_path, "check")
+    assert again.returncode == 0
+    assert "created the encryption key" not in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("", "SECRET_KEY is not set"),
+        ("abc", "SECRET_KEY is 3 characters; use at least 50"),
+        ("ab" * 40, "SECRET_KEY uses too few distinct characters"),
+        (STRONG_SECRET, None),
+    ],
+)
+def test_secret_key_problem(value: str, problem: str | None) -> None:
+    """Weak secrets are named by what is wrong with them, as Django's deploy check judges."""
+    assert secret_key_problem(value) == problem
+
+
+def test_development_key_file_is_created_once_and_private(tmp_path: Path) -> None:
+    """The laptop key is 32 random bytes, readable by its owner only, and reused afterwards."""
+    path = tmp_path / "var" / "encryption.key"
+    first = development_encryption_key(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert development_encryption_key(path) == first
+    import base64
+
+    assert len(base64.urlsafe_b64decode(first)) == 32
+    assert list(path.parent.iterdir()) == [path]
+
+
+def test_every_variable_the_settings_read_is_documented_in_env_example() -> None:
+    """An operator finds each variable certdesk reads in .env.example, with its explanation."""
+    import re
+
+    settings_source = (BASE_DIR / "config" / "settings.py").read_text()
+    read = set(re.findall(r"env(?:\.\w+)?\(\s*\"([A-Z_]+)\"", settings_source))
+    documented = set(
+        re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", (BASE_DIR / ".env.example").read_text(), re.M)
+    )
+    assert read, "the pattern found no variable: the test would prove nothing"
+    assert read - documented == set()
