@@ -1,0 +1,390 @@
+"""Certificates Treezor returns: reading them in any common packaging, and checking the chain.
+
+Rule 5 of DESIGN.md: an uploaded certificate is accepted only if it matches a signing request,
+its dates are read from the certificate itself, and its chain is verified against the
+environment's Treezor CA bundle when one is configured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.serialization import pkcs7
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from ._encoding import (
+    check_size,
+    decode_bare_base64,
+    looks_like_pem,
+    normalise,
+    pem_blocks,
+    pkcs7_certificate_ders,
+)
+from .csr import CERTIFICATE_LABELS, CSR_LABELS, PKCS7_LABELS
+from .detect import ensure_no_private_key_material
+from .errors import CryptoError
+from .formats import as_utc, openssl_date
+
+# Longer than any real chain (leaf, one or two intermediates, root); stops loops.
+MAX_CHAIN_LENGTH = 8
+
+
+def parse_certificates(data: bytes) -> list[x509.Certificate]:
+    """Every certificate in ``data``, in file order, duplicates dropped.
+
+    Accepts a PEM certificate, a PEM chain (text between blocks ignored), a DER certificate, and
+    PKCS#7 bundles (``-----BEGIN PKCS7-----`` PEM, or DER ``.p7b``/``.p7c``). Refuses, each with
+    its own message: private-key material (first, rule 6), a CSR, any other PEM block, input
+    that is none of these, and empty input. Messages never quote the input.
+    """
+    ensure_no_private_key_material(data)
+    check_size(data, "a certificate chain")
+    text = normalise(data)
+    if not text:
+        raise CryptoError(
+            "The file is empty. Choose the certificate file Treezor sent back and try again.",
+            code="empty",
+        )
+    if looks_like_pem(text):
+        certificates: list[x509.Certificate] = []
+        for block in pem_blocks(text):
+            if block.label in CERTIFICATE_LABELS:
+                certificates.append(_der_certificate(block.der))
+            elif block.label in PKCS7_LABELS:
+                certificates.extend(_der_pkcs7(block.der))
+            elif block.label in CSR_LABELS:
+                raise _csr_not_certificate()
+            else:
+                raise CryptoError(
+                    f"This file holds a PEM '{block.label}' block, which is not a certificate. "
+                    "Upload only the certificate(s) Treezor sent back.",
+                    code="not_certificate",
+                )
+        if not certificates:
+            raise _not_a_certificate()
+    else:
+        certificates = _der_any(text)
+        if not certificates:
+            bare = decode_bare_base64(text)
+            certificates = _der_any(bare) if bare is not None else []
+        if not certificates:
+            raise _not_a_certificate()
+    return _unique(certificates)
+
+
+def _der_any(der: bytes) -> list[x509.Certificate]:
+    """The certificates of a DER certificate or PKCS#7 bundle; [] if it is neither."""
+    try:
+        return [x509.load_der_x509_certificate(der)]
+    except ValueError:
+        pass
+    try:
+        return _der_pkcs7(der)
+    except CryptoError:
+        pass
+    try:
+        x509.load_der_x509_csr(der)
+    except ValueError:
+        return []
+    raise _csr_not_certificate()
+
+
+def _der_certificate(der: bytes) -> x509.Certificate:
+    try:
+        return x509.load_der_x509_certificate(der)
+    except ValueError:
+        raise CryptoError(
+            "A CERTIFICATE block is damaged: it is not a valid X.509 certificate. Upload the "
+            "file Treezor sent, without editing it.",
+            code="certificate_invalid",
+        ) from None
+
+
+def _der_pkcs7(der: bytes) -> list[x509.Certificate]:
+    try:
+        ders = pkcs7_certificate_ders(der)
+        if ders is not None:
+            certificates = [x509.load_der_x509_certificate(item) for item in ders]
+        else:
+            certificates = pkcs7.load_der_pkcs7_certificates(der)
+    except (ValueError, UnsupportedAlgorithm):
+        raise CryptoError(
+            "The PKCS#7 bundle could not be read, or holds no certificate. Ask Treezor for the "
+            "certificate in PEM format.",
+            code="pkcs7_invalid",
+        ) from None
+    if not certificates:
+        raise CryptoError("The PKCS#7 bundle holds no certificate.", code="pkcs7_invalid")
+    return certificates
+
+
+def _unique(certificates: Iterable[x509.Certificate]) -> list[x509.Certificate]:
+    seen: set[bytes] = set()
+    unique: list[x509.Certificate] = []
+    for certificate in certificates:
+        der = certificate.public_bytes(serialization.Encoding.DER)
+        if der not in seen:
+            seen.add(der)
+            unique.append(certificate)
+    return unique
+
+
+def _csr_not_certificate() -> CryptoError:
+    return CryptoError(
+        "This is a certificate signing request (CSR), not a certificate. The CSR is what you "
+        "send to Treezor; upload here the signed certificate Treezor sends back.",
+        code="csr_not_certificate",
+    )
+
+
+def _not_a_certificate() -> CryptoError:
+    return CryptoError(
+        "This is not a certificate: certdesk reads PEM (-----BEGIN CERTIFICATE-----), DER and "
+        "PKCS#7 (.p7b) files. Check that you chose the file Treezor sent back.",
+        code="not_certificate",
+    )
+
+
+# --- Chains ---------------------------------------------------------------------------------
+
+
+def is_ca(certificate: x509.Certificate) -> bool:
+    """True if basicConstraints says CA:TRUE."""
+    try:
+        constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints)
+    except x509.ExtensionNotFound:
+        return False
+    return constraints.value.ca
+
+
+def _signed_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bool:
+    if certificate.issuer != issuer.subject:
+        return False
+    try:
+        certificate.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        return False
+    return True
+
+
+def split_leaf_and_chain(
+    certificates: list[x509.Certificate],
+) -> tuple[x509.Certificate, list[x509.Certificate]]:
+    """The leaf and the rest, ordered from the leaf's issuer upwards.
+
+    The leaf is the one certificate that issued none of the others; file order is not trusted,
+    since a PKCS#7 bundle has none. When several issued nothing (a chain plus an unrelated root,
+    say), the one that is not a CA wins; two unrelated end-entity certificates are ambiguous.
+    The issuing path comes first in the chain, then any other certificates in input order.
+    """
+    unique = _unique(certificates)
+    if not unique:
+        raise CryptoError("There is no certificate to read.", code="empty")
+    issuers = {
+        index
+        for index, candidate in enumerate(unique)
+        if any(other is not candidate and _signed_by(other, candidate) for other in unique)
+    }
+    leaves = [cert for index, cert in enumerate(unique) if index not in issuers]
+    if len(leaves) > 1:
+        leaves = [cert for cert in leaves if not is_ca(cert)]
+    if len(leaves) != 1:
+        raise CryptoError(
+            f"This file holds {len(unique)} certificates and certdesk cannot tell which one was "
+            "issued for your key. Upload one certificate, with its chain only.",
+            code="ambiguous_leaf",
+        )
+    leaf = leaves[0]
+    if is_ca(leaf):
+        raise CryptoError(
+            f"This file holds only CA certificates ({describe_name(leaf.subject)}); the "
+            "certificate issued for your key is missing.",
+            code="leaf_is_ca",
+        )
+    path: list[x509.Certificate] = []
+    current = leaf
+    while len(path) < len(unique) and current.issuer != current.subject:
+        issuer = next(
+            (c for c in unique if c is not leaf and c not in path and _signed_by(current, c)),
+            None,
+        )
+        if issuer is None:
+            break
+        path.append(issuer)
+        current = issuer
+    rest = [c for c in unique if c is not leaf and c not in path]
+    return leaf, path + rest
+
+
+def parse_ca_bundle(pem: bytes) -> list[x509.Certificate]:
+    """The CA certificates of a Treezor CA bundle: PEM certificates only, at least one, all CAs.
+
+    Private keys are refused (an administrator pasting a CA's key by mistake is the same leak).
+    """
+    ensure_no_private_key_material(pem)
+    check_size(pem, "a CA bundle")
+    text = normalise(pem)
+    if not text or not looks_like_pem(text):
+        raise CryptoError(
+            "A CA bundle is one or more PEM certificates (-----BEGIN CERTIFICATE-----).",
+            code="bundle_invalid",
+        )
+    certificates: list[x509.Certificate] = []
+    for block in pem_blocks(text):
+        if block.label not in CERTIFICATE_LABELS:
+            raise CryptoError(
+                f"A CA bundle holds only certificates; this one has a '{block.label}' block.",
+                code="bundle_invalid",
+            )
+        certificates.append(_der_certificate(block.der))
+    if not certificates:
+        raise CryptoError(
+            "A CA bundle is one or more PEM certificates (-----BEGIN CERTIFICATE-----).",
+            code="bundle_invalid",
+        )
+    for certificate in certificates:
+        if not is_ca(certificate):
+            raise CryptoError(
+                f"The bundle's certificate {describe_name(certificate.subject)} is not a CA "
+                "certificate (no basicConstraints CA:TRUE); a CA bundle holds only the CA "
+                "certificates of Treezor.",
+                code="bundle_not_ca",
+            )
+    return _unique(certificates)
+
+
+def verify_chain(
+    leaf: x509.Certificate,
+    chain: list[x509.Certificate],
+    ca_bundle_pem: bytes,
+    *,
+    at: datetime,
+) -> None:
+    """Raise CryptoError unless ``leaf`` chains up to a certificate of the bundle at ``at``.
+
+    Each link is checked by name and signature (``verify_directly_issued_by``); every
+    intermediate must be a CA; every certificate on the path, the bundle's included, must be
+    valid at ``at``. A self-signed certificate outside the bundle is never trusted, even if it
+    was uploaded with the chain. Not checked: revocation, name constraints, policies.
+    """
+    anchors = parse_ca_bundle(ca_bundle_pem)
+    moment = as_utc(at)
+    _check_validity(leaf, moment)
+    path = [leaf]
+    current = leaf
+    for _ in range(MAX_CHAIN_LENGTH):
+        anchor = next((a for a in anchors if _signed_by(current, a)), None)
+        if anchor is not None:
+            _check_validity(anchor, moment)
+            return
+        issuer = next(
+            (
+                c
+                for c in chain
+                if c not in path and c.issuer != c.subject and _signed_by(current, c)
+            ),
+            None,
+        )
+        if issuer is None:
+            raise _no_issuer(current, anchors, chain)
+        if not is_ca(issuer):
+            raise CryptoError(
+                f"The certificate {describe_name(current.subject)} is signed by "
+                f"{describe_name(issuer.subject)}, which is not a CA certificate.",
+                code="chain_not_ca",
+            )
+        _check_validity(issuer, moment)
+        path.append(issuer)
+        current = issuer
+    raise CryptoError("The certificate chain is too long.", code="chain_too_long")
+
+
+def _no_issuer(
+    current: x509.Certificate,
+    anchors: list[x509.Certificate],
+    chain: list[x509.Certificate],
+) -> CryptoError:
+    name = describe_name(current.subject)
+    same_name = [c for c in anchors + chain if c.subject == current.issuer and c != current]
+    if same_name:
+        return CryptoError(
+            f"The signature of the certificate {name} does not verify with the key of "
+            f"{describe_name(current.issuer)}: it was issued by another CA of the same name, "
+            "or altered.",
+            code="chain_signature",
+        )
+    if current.issuer == current.subject:
+        return CryptoError(
+            f"The certificate {name} is self-signed and is not in the CA bundle: it was not "
+            "issued by Treezor's CA.",
+            code="chain_untrusted",
+        )
+    return CryptoError(
+        f"The certificate {name} is issued by {describe_name(current.issuer)}, which is not in "
+        "the CA bundle nor among the certificates uploaded with it. If that is a Treezor "
+        "intermediate CA, upload the full chain Treezor sent; otherwise the certificate comes "
+        "from another CA or another environment.",
+        code="chain_untrusted",
+    )
+
+
+def _check_validity(certificate: x509.Certificate, at: datetime) -> None:
+    # RFC 5280, 4.1.2.5: the validity period includes both notBefore and notAfter.
+    name = describe_name(certificate.subject)
+    when = openssl_date(at)
+    if at < certificate.not_valid_before_utc:
+        start = openssl_date(certificate.not_valid_before_utc)
+        raise CryptoError(
+            f"The certificate {name} is not yet valid on {when}: it starts on {start}.",
+            code="not_yet_valid",
+        )
+    if at > certificate.not_valid_after_utc:
+        end = openssl_date(certificate.not_valid_after_utc)
+        raise CryptoError(
+            f"The certificate {name} had expired on {when}: it ended on {end}.",
+            code="expired",
+        )
+
+
+def describe_name(name: x509.Name) -> str:
+    """``CN=Treezor Root CA``, or the whole name (RFC 4514) when it has no Common Name."""
+    common_names = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+    if common_names:
+        value = common_names[0].value
+        return f"CN={value.decode('latin-1') if isinstance(value, bytes) else value}"
+    text = name.rfc4514_string({NameOID.EMAIL_ADDRESS: "emailAddress"})
+    return text or "(empty name)"
+
+
+# --- Small facts ----------------------------------------------------------------------------
+
+
+def certificate_fingerprint(certificate: x509.Certificate) -> str:
+    """Lowercase hex SHA-256 of the DER, the digest ``openssl x509 -fingerprint`` shows."""
+    return certificate.fingerprint(hashes.SHA256()).hex()
+
+
+def has_client_auth_eku(certificate: x509.Certificate) -> bool:
+    """True if extendedKeyUsage lists clientAuth, which the mtls purpose needs.
+
+    Absent EKU gives False; so does anyExtendedKeyUsage alone, which OpenSSL does not take
+    for the TLS client purpose either.
+    """
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+    except (x509.ExtensionNotFound, ValueError):
+        return False
+    return ExtendedKeyUsageOID.CLIENT_AUTH in usage.value
+
+
+def certificate_to_pem(certificate: x509.Certificate) -> bytes:
+    return certificate.public_bytes(serialization.Encoding.PEM)
+
+
+def certificates_to_pem(certificates: Iterable[x509.Certificate]) -> bytes:
+    """Concatenated PEM, as a chain file is usually written (leaf first if given first)."""
+    return b"".join(certificate_to_pem(certificate) for certificate in certificates)
