@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 
 import pytest
 import redis as redis_lib
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
+
+from certificates import crypto
+from certificates.models import Environment, Membership, SigningRequest
+from tests.testca import LocalCA
 
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 CHROMIUM = os.environ.get("CERTDESK_CHROMIUM", "/usr/bin/chromium")
@@ -58,3 +63,62 @@ def admin_client(admin_user: User) -> Client:
     client = Client()
     client.force_login(admin_user)
     return client
+
+
+# --- domain fixtures -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def local_ca() -> LocalCA:
+    """A local CA playing Treezor: it signs certdesk's CSRs (root only, no intermediate)."""
+    return LocalCA.create()
+
+
+def migrated_environment(name: str) -> Environment:
+    """An environment of the data migration. get_or_create, because a transactional test
+    (browser, threads) empties every table when it ends, migration rows included."""
+    return Environment.objects.get_or_create(slug=name.lower(), defaults={"name": name})[0]
+
+
+@pytest.fixture
+def sandbox(db: None) -> Environment:
+    return migrated_environment("Sandbox")
+
+
+@pytest.fixture
+def production(db: None) -> Environment:
+    return migrated_environment("Production")
+
+
+ACME = crypto.Subject(
+    country="FR",
+    state="Brittany",
+    locality="Rennes",
+    organization="Acme",
+    organizational_unit="IT",
+    common_name="acme.com",
+    email="it@acme.com",
+)
+
+
+@pytest.fixture
+def make_member(db: None) -> Callable[[str, Environment], User]:
+    """A user holding ``role`` in ``environment`` only."""
+
+    def make(role: str, environment: Environment) -> User:
+        user = User.objects.create_user(f"{role}-{environment.slug}-{User.objects.count()}")
+        Membership.objects.create(user=user, environment=environment, role=role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def issue(local_ca: LocalCA) -> Callable[..., bytes]:
+    """Sign a request's CSR with the local CA and return the certificate PEM (Treezor's reply)."""
+
+    def sign(request: SigningRequest, **kwargs: object) -> bytes:
+        csr = crypto.parse_csr(request.csr_pem.encode("ascii"))
+        return crypto.certificate_to_pem(local_ca.sign(csr, **kwargs))  # type: ignore[arg-type]
+
+    return sign

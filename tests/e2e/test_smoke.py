@@ -9,7 +9,11 @@ from pytest_django.live_server_helper import LiveServer
 
 from tests.e2e.conftest import screenshot
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+]
 
 
 def test_first_administrator_logs_out_and_back_in(page: Page, live_server: LiveServer) -> None:

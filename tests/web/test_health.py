@@ -36,9 +36,7 @@ def test_healthz_answers_503_when_the_database_does_not(
     assert response.json()["database"] == "down"
 
 
-def test_healthz_answers_503_when_the_redis_broker_does_not(
-    client: Client, settings: Any
-) -> None:
+def test_healthz_answers_503_when_the_redis_broker_does_not(client: Client, settings: Any) -> None:
     """A Redis broker that does not answer (nothing listens on port 1) makes /healthz 503."""
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
     response = client.get("/healthz")
@@ -46,9 +44,7 @@ def test_healthz_answers_503_when_the_redis_broker_does_not(
     assert response.json()["broker"] == "down"
 
 
-def test_healthz_checks_a_real_redis_broker(
-    client: Client, settings: Any, redis_url: str
-) -> None:
+def test_healthz_checks_a_real_redis_broker(client: Client, settings: Any, redis_url: str) -> None:
     """Against the real Redis, the broker is reported ok."""
     settings.CELERY_BROKER_URL = redis_url
     response = client.get("/healthz")

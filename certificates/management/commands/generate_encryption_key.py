@@ -1,6 +1,6 @@
 """Print a new key for CERTDESK_ENCRYPTION_KEYS; it stores nothing and reads no settings."""
 
-from typing import Any, ClassVar
+from typing import Any
 
 from django.core.management.base import BaseCommand
 
@@ -12,7 +12,7 @@ class Command(BaseCommand):
         "Print a new 256-bit key for CERTDESK_ENCRYPTION_KEYS. Put it first in the list to "
         "encrypt with it; keep the older keys after it until rotate_encryption_keys has run."
     )
-    requires_system_checks: ClassVar[list[str]] = []
+    requires_system_checks: list[str] = []  # noqa: RUF012 - typed as an instance attribute upstream
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.stdout.write(new_encryption_key())
