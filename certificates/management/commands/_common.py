@@ -1,0 +1,217 @@
+"""What every certdesk command shares: refusals as one line, lookups, and careful file I/O.
+
+Django skips modules whose name starts with an underscore when it looks for commands, so this
+helper never shows up in ``manage.py help``.
+
+A refusal (bad input, a service saying no) is raised as :class:`CommandError`: Django prints it
+as one line on stderr, without a traceback, and exits with status 1. Every message here is meant
+to be read by the person at the terminal and says what to do next.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from certificates import crypto
+from certificates.models import Certificate, Environment, Purpose, SigningRequest
+from certificates.services import ServiceError
+from certificates.vault import VaultError
+
+# A CSR is about 1 KB and a certificate chain a few KB: anything larger is the wrong file, and
+# reading no more than this keeps a mistaken path (a disk image, /dev/zero) from filling memory.
+MAX_INPUT_BYTES = 1024 * 1024
+
+PURPOSE_METAVAR = "|".join(Purpose.values)
+
+
+def one_line(message: str) -> str:
+    """``message`` on a single line, so that a refusal is always exactly one line on stderr."""
+    return " ".join(part.strip() for part in message.splitlines() if part.strip())
+
+
+class CertdeskCommand(BaseCommand):
+    """A command whose refusals become one clear line: subclasses implement :meth:`run`.
+
+    ServiceError and CryptoError messages are written for users already; PermissionDenied and
+    VaultError (wrong or missing CERTDESK_ENCRYPTION_KEYS) are too. Anything else is a bug and
+    keeps its traceback.
+    """
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            self.run(options)
+        except (ServiceError, crypto.CryptoError, PermissionDenied, VaultError) as error:
+            raise CommandError(one_line(str(error)) or type(error).__name__) from None
+
+    def run(self, options: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
+def add_environment_argument(parser: CommandParser, *, required: bool) -> None:
+    parser.add_argument(
+        "--environment",
+        required=required,
+        metavar="SLUG",
+        help="Treezor environment, by slug (sandbox, production, or one an admin added).",
+    )
+
+
+def add_purpose_argument(parser: CommandParser, *, required: bool) -> None:
+    # Checked by purpose_from(), not argparse's `choices`: argparse would print its usage text
+    # too, and a refusal must stay one line.
+    parser.add_argument(
+        "--purpose",
+        required=required,
+        metavar=PURPOSE_METAVAR,
+        help="mtls (client authentication) or signature (PCI DSS request signing).",
+    )
+
+
+def environment_from(slug: str) -> Environment:
+    """The environment with this slug, or a refusal that lists the valid slugs."""
+    environment = Environment.objects.filter(slug=slug).first()
+    if environment is None:
+        valid = ", ".join(Environment.objects.values_list("slug", flat=True)) or "none exist"
+        raise CommandError(f"Unknown environment '{slug}'. Valid environments: {valid}.")
+    return environment
+
+
+def purpose_from(value: str) -> str:
+    if value not in Purpose.values:
+        raise CommandError(
+            f"Unknown purpose '{value}'. Choose one of: {', '.join(Purpose.values)}."
+        )
+    return value
+
+
+def _id_from(value: str, what: str) -> int:
+    # "#12" is how the web pages and messages write ids, so accept it as typed from them.
+    text = value.strip().removeprefix("#")
+    if not text.isdigit():
+        raise CommandError(f"'{value}' is not a {what} id: give its number, such as 12.")
+    return int(text)
+
+
+def signing_request_from(value: str) -> SigningRequest:
+    pk = _id_from(value, "signing request")
+    request = SigningRequest.objects.select_related("environment", "key").filter(pk=pk).first()
+    if request is None:
+        raise CommandError(f"There is no signing request #{pk}.")
+    return request
+
+
+def certificate_from(value: str) -> Certificate:
+    pk = _id_from(value, "certificate")
+    certificate = (
+        Certificate.objects.select_related("signing_request", "signing_request__environment")
+        .filter(pk=pk)
+        .first()
+    )
+    if certificate is None:
+        raise CommandError(f"There is no certificate #{pk}.")
+    return certificate
+
+
+def read_input_file(path_text: str, what: str) -> bytes:
+    """The bytes of a file the user named, refusing a missing, unreadable or oversized one."""
+    path = Path(path_text)
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_INPUT_BYTES + 1)
+    except FileNotFoundError:
+        raise CommandError(f"{path}: no such file. Give the path of {what}.") from None
+    except IsADirectoryError:
+        raise CommandError(f"{path} is a directory. Give the path of {what}.") from None
+    except PermissionError:
+        raise CommandError(f"{path} cannot be read: permission denied.") from None
+    except OSError as error:
+        raise CommandError(f"{path} cannot be read: {error.strerror or error}.") from None
+    if len(data) > MAX_INPUT_BYTES:
+        raise CommandError(
+            f"{path} is larger than 1 MB; {what} is a few kilobytes at most. Check that you "
+            "chose the right file."
+        )
+    return data
+
+
+def output_directory(path_text: str) -> Path:
+    """An existing directory to write into; certdesk does not create it (a typo would go unseen)."""
+    path = Path(path_text)
+    if not path.is_dir():
+        raise CommandError(f"--out {path}: no such directory. Create it first.")
+    return path
+
+
+def _exists_error(path: Path) -> CommandError:
+    return CommandError(
+        f"{path} exists already and certdesk never overwrites a file. Move it away or choose "
+        "another --out directory."
+    )
+
+
+def refuse_existing(*paths: Path) -> None:
+    """Refuse before any work is done when a file to be written is there already."""
+    for path in paths:
+        if path.exists() or path.is_symlink():
+            raise _exists_error(path)
+
+
+class NewFiles:
+    """Files written by one command, removed again if the command fails before it ends.
+
+    Used as the outer context around a database transaction, so that a failure anywhere (a
+    write, the audit record, the commit) leaves neither a file nor a row behind.
+    """
+
+    def __init__(self) -> None:
+        self.paths: list[Path] = []
+
+    def write(self, path: Path, data: bytes, *, private: bool) -> None:
+        """Create ``path`` with ``data``, never replacing an existing file.
+
+        ``private`` files (keys) get mode 0600 whatever the umask; others get the umask's
+        default, as any file the user creates. O_EXCL refuses an existing file or symlink in the
+        same system call that creates the new one, so there is no window for a race.
+        """
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        mode = 0o600 if private else 0o666
+        try:
+            fd = os.open(path, flags, mode)
+        except FileExistsError:
+            raise _exists_error(path) from None
+        except OSError as error:
+            raise CommandError(f"{path} cannot be written: {error.strerror or error}.") from None
+        self.paths.append(path)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                if private:
+                    # The umask can only remove bits; fchmod makes it exactly owner read/write.
+                    os.fchmod(handle.fileno(), 0o600)
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as error:
+            raise CommandError(f"{path} cannot be written: {error.strerror or error}.") from None
+
+    def remove_all(self) -> None:
+        for path in self.paths:
+            path.unlink(missing_ok=True)
+        self.paths.clear()
+
+
+@contextmanager
+def new_files() -> Iterator[NewFiles]:
+    files = NewFiles()
+    try:
+        yield files
+    except BaseException:
+        # A half-written key file, or one whose export was not recorded, must not stay behind.
+        files.remove_all()
+        raise
