@@ -5,3 +5,7 @@ class CertificatesConfig(AppConfig):
     name = "certificates"
     verbose_name = "Certificates"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Connects the login signal that stamps the time of the last authentication.
+        from certificates.views import access  # noqa: F401

@@ -7,6 +7,7 @@ from typing import Any, ClassVar, NoReturn
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 
 
 class Purpose(models.TextChoices):
@@ -158,6 +159,8 @@ class SigningRequest(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The wizard's one-time token: a form submitted twice creates one request, never two keys.
+    creation_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-created_at", "-id"]
@@ -175,6 +178,9 @@ class SigningRequest(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.environment} {self.get_purpose_display()} ({self.common_name})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("request_detail", args=[self.pk])
 
 
 class Certificate(models.Model):
@@ -306,3 +312,49 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("Audit events cannot be deleted.")
+
+
+class OutboundEmail(models.Model):
+    """Every email certdesk sends, kept as the outbox administrators read: never key material.
+
+    The row is written before the email is handed to a worker, so a message is never lost
+    between the web process and the broker, and a worker can claim it exactly once.
+    """
+
+    class Kind(models.TextChoices):
+        TAM_CSR = "tam_csr", "CSRs to the TAM"
+        TAM_RENEWAL = "tam_renewal", "Renewal request to the TAM"
+        TAM_REVOCATION = "tam_revocation", "Revocation request to the TAM"
+        REMINDER = "reminder", "Reminder to the owners"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        REFUSED = "refused", "Refused by the outgoing guard"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    environment = models.ForeignKey(
+        Environment, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to = models.JSONField(default=list)
+    subject = models.CharField(max_length=255)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    # [{"filename": ..., "mimetype": ..., "content": ...}]: CSRs and certificates only (rule 3).
+    attachments = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_by_label = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    sending_started_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.subject}"

@@ -1,16 +1,29 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
-from certificates import views
+from certificates.views import core, requests, wizard
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
-    path("setup/", views.first_run, name="first_run"),
-    path("healthz", views.healthz, name="healthz"),
+    path("", core.dashboard, name="dashboard"),
+    path("setup/", core.first_run, name="first_run"),
+    path("healthz", core.healthz, name="healthz"),
     path(
         "login/",
         auth_views.LoginView.as_view(template_name="certificates/login.html"),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("reauthenticate/", core.reauthenticate_view, name="reauthenticate"),
+    # The request wizard, one URL per step; the state lives in the session between steps.
+    path("requests/new/", wizard.start, name="wizard_start"),
+    path("requests/new/key/", wizard.key_source, name="wizard_key_source"),
+    path("requests/new/subject/", wizard.subject, name="wizard_subject"),
+    path("requests/new/review/", wizard.review, name="wizard_review"),
+    path("requests/<int:pk>/", requests.detail, name="request_detail"),
+    path("requests/<int:pk>/csr/", requests.download_csr, name="request_csr"),
+    path("requests/<int:pk>/key/", requests.download_key, name="request_key"),
+    path("requests/<int:pk>/sent-by-hand/", requests.mark_sent, name="request_mark_sent"),
+    path("environments/<slug:slug>/send/", requests.send_to_tam, name="send_to_tam"),
+    path("environments/<slug:slug>/csrs.zip", requests.csr_archive, name="csr_archive"),
+    path("settings/", include("certificates.views.settings")),
 ]

@@ -152,6 +152,9 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 # https://django-environ.readthedocs.io/en/latest/types.html#environ-env-email-url
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default=f"filemail://{VAR_DIR / 'mail'}")
 vars().update(EMAIL_CONFIG)
+# Every message goes through the outgoing guard (rule 3), which hands it to EMAIL_URL's backend.
+CERTDESK_EMAIL_BACKEND = EMAIL_CONFIG["EMAIL_BACKEND"]
+EMAIL_BACKEND = "certificates.emails.GuardedEmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="certdesk <certdesk@localhost>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
@@ -199,6 +202,9 @@ CERTDESK_REMINDER_DAYS = sorted(
     },
     reverse=True,
 )
+# Uploads (CSRs, certificates, CA bundles) larger than this are refused before parsing.
+CERTDESK_UPLOAD_MAX_BYTES = env.int("CERTDESK_UPLOAD_MAX_BYTES", default=1_000_000)
+DATA_UPLOAD_MAX_MEMORY_SIZE = CERTDESK_UPLOAD_MAX_BYTES * 2 + 100_000
 CERTDESK_SITE_URL = env.str("CERTDESK_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 # Security headers and cookies; the secure-only ones follow HTTPS, on in production.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import redis as redis_lib
@@ -122,3 +123,23 @@ def issue(local_ca: LocalCA) -> Callable[..., bytes]:
         return crypto.certificate_to_pem(local_ca.sign(csr, **kwargs))  # type: ignore[arg-type]
 
     return sign
+
+
+@pytest.fixture(autouse=True)
+def _guarded_mail(settings: Any) -> None:
+    """Django's test runner swaps EMAIL_BACKEND for the in-memory one; put the outgoing guard
+    back in front of it, so tests see what production sends (and refuses)."""
+    settings.CERTDESK_EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.EMAIL_BACKEND = "certificates.emails.GuardedEmailBackend"
+
+
+@pytest.fixture
+def member_client(make_member: Callable[[str, Environment], User]) -> Callable[..., Client]:
+    """A logged-in client of a user holding ``role`` in ``environment``."""
+
+    def login(role: str, environment: Environment) -> Client:
+        client = Client()
+        client.force_login(make_member(role, environment))
+        return client
+
+    return login

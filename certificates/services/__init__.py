@@ -9,8 +9,10 @@ from certificates.services.certificates import UploadResult, certificate_upload
 from certificates.services.encryption import encryption_keys_rotate
 from certificates.services.errors import ServiceError
 from certificates.services.keys import KeyExport, key_export
-from certificates.services.requests import request_create, request_import
+from certificates.services.outbox import outbound_email_deliver, outbound_email_queue
+from certificates.services.requests import request_create, request_import, request_import_check
 from certificates.services.setup import FirstRunClosedError, first_admin_create
+from certificates.services.tam import request_mark_sent, tam_send
 
 __all__ = [
     "Actor",
@@ -23,6 +25,11 @@ __all__ = [
     "encryption_keys_rotate",
     "first_admin_create",
     "key_export",
+    "outbound_email_deliver",
+    "outbound_email_queue",
     "request_create",
     "request_import",
+    "request_import_check",
+    "request_mark_sent",
+    "tam_send",
 ]

@@ -13,6 +13,7 @@ from django.utils import timezone
 from certificates import crypto
 from certificates.models import Certificate, Environment, Purpose, SigningRequest
 from certificates.permissions import Action, user_can
+from certificates.selectors.requests import subject_of
 from certificates.services.audit import Actor, audit_record
 from certificates.services.errors import ServiceError
 
@@ -90,15 +91,7 @@ def _refuse_unusable(request: SigningRequest, leaf_fingerprint: str) -> None:
 def _warnings(request: SigningRequest, leaf: x509.Certificate, now: datetime) -> list[str]:
     warnings: list[str] = []
     got = crypto.Subject.from_x509_name(leaf.subject)
-    asked = crypto.Subject(
-        country=request.country,
-        state=request.state,
-        locality=request.locality,
-        organization=request.organization,
-        organizational_unit=request.organizational_unit,
-        common_name=request.common_name,
-        email=request.email,
-    )
+    asked = subject_of(request)
     if got != asked:
         warnings.append(
             f"The certificate's subject ({got.openssl_oneline()}) differs from the request's "

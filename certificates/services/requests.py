@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+
+from cryptography import x509
 from django.db import IntegrityError, transaction
 
 from certificates import crypto, vault
@@ -61,13 +64,20 @@ def request_create(
     purpose: str,
     subject: crypto.Subject,
     renews: Certificate | None = None,
+    creation_token: uuid.UUID | None = None,
 ) -> SigningRequest:
-    """Generate a new RSA 2048 key and its CSR; the key is stored encrypted, never in clear."""
+    """Generate a new RSA 2048 key and its CSR; the key is stored encrypted, never in clear.
+
+    With a ``creation_token`` (the wizard's), a second call with the same token returns the
+    first request instead of making a second key: a double-submitted form creates one request.
+    """
     if actor.user is not None:
         require(actor.user, Action.REQUEST, environment)
     if purpose not in Purpose.values:
         raise ServiceError(f"Purpose must be one of {', '.join(Purpose.values)}.", field="purpose")
     _check_renews(renews, environment, purpose)
+    if (existing := _by_token(creation_token)) is not None:
+        return existing
 
     # Slow (RSA generation), so outside the transaction.
     private_key = crypto.generate_private_key()
@@ -93,6 +103,7 @@ def request_create(
                 status=SigningRequest.Status.READY,
                 renews=renews,
                 created_by=actor.user,
+                creation_token=creation_token,
                 **_subject_fields(subject),
             )
             audit_record(
@@ -108,25 +119,18 @@ def request_create(
                 },
             )
     except IntegrityError:
-        # A 2048-bit collision is not going to happen; a constraint breach here is a bug.
+        # The same form submitted twice at once: the token lets one through; the other's new
+        # key is dropped unsaved. (A 2048-bit fingerprint collision is not going to happen.)
+        if (existing := _by_token(creation_token)) is not None:
+            return existing
         raise ServiceError("The new key could not be stored; nothing was saved.") from None
     return request
 
 
-def request_import(
-    *,
-    actor: Actor,
-    environment: Environment,
-    purpose: str,
-    csr_data: bytes,
-    renews: Certificate | None = None,
-) -> SigningRequest:
-    """Keep a CSR the user made themselves; certdesk keeps only its public key."""
-    if actor.user is not None:
-        require(actor.user, Action.REQUEST, environment)
-    if purpose not in Purpose.values:
-        raise ServiceError(f"Purpose must be one of {', '.join(Purpose.values)}.", field="purpose")
-    _check_renews(renews, environment, purpose)
+def request_import_check(
+    *, csr_data: bytes
+) -> tuple[x509.CertificateSigningRequest, crypto.Subject]:
+    """Everything request_import refuses, checked without writing: the wizard asks early."""
     try:
         csr = crypto.parse_csr(csr_data)
     except crypto.CryptoError as error:
@@ -142,10 +146,37 @@ def request_import(
             "with the fields corrected.",
             field="csr",
         ) from None
-
     fingerprint = crypto.public_key_fingerprint(csr.public_key())
     if Key.objects.filter(fingerprint=fingerprint).exists():
         raise _reused_key_error(fingerprint)
+    return csr, subject
+
+
+def _by_token(creation_token: uuid.UUID | None) -> SigningRequest | None:
+    if creation_token is None:
+        return None
+    return SigningRequest.objects.filter(creation_token=creation_token).first()
+
+
+def request_import(
+    *,
+    actor: Actor,
+    environment: Environment,
+    purpose: str,
+    csr_data: bytes,
+    renews: Certificate | None = None,
+    creation_token: uuid.UUID | None = None,
+) -> SigningRequest:
+    """Keep a CSR the user made themselves; certdesk keeps only its public key."""
+    if actor.user is not None:
+        require(actor.user, Action.REQUEST, environment)
+    if purpose not in Purpose.values:
+        raise ServiceError(f"Purpose must be one of {', '.join(Purpose.values)}.", field="purpose")
+    _check_renews(renews, environment, purpose)
+    if (existing := _by_token(creation_token)) is not None:
+        return existing
+    csr, subject = request_import_check(csr_data=csr_data)
+    fingerprint = crypto.public_key_fingerprint(csr.public_key())
     try:
         with transaction.atomic():
             key = Key.objects.create(
@@ -159,6 +190,7 @@ def request_import(
                 status=SigningRequest.Status.READY,
                 renews=renews,
                 created_by=actor.user,
+                creation_token=creation_token,
                 **_subject_fields(subject),
             )
             audit_record(
@@ -175,5 +207,7 @@ def request_import(
             )
     except IntegrityError:
         # Two imports of one CSR at once: the unique fingerprint lets only one through.
+        if (existing := _by_token(creation_token)) is not None:
+            return existing
         raise _reused_key_error(fingerprint) from None
     return request

@@ -1,4 +1,4 @@
-"""Views stay thin: check access, call a form and a service or selector, render."""
+"""First run, health probe, dashboard and password re-entry."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET
 
 from certificates import selectors, services
-from certificates.forms import FirstAdminForm
+from certificates.forms import FirstAdminForm, ReauthenticateForm
+from certificates.views import access
 
 
 @login_not_required
@@ -47,5 +50,24 @@ def first_run(request: HttpRequest) -> HttpResponse:
 
 
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """Home page after login."""
-    return render(request, "certificates/dashboard.html", {})
+    """Home page: environments by purposes, each cell with its state and next action."""
+    rows = selectors.dashboard_rows(request.user)
+    return render(request, "certificates/dashboard.html", {"rows": rows})
+
+
+@never_cache
+@sensitive_post_parameters("password")
+def reauthenticate_view(request: HttpRequest) -> HttpResponse:
+    """Ask for the password again before a private-key download (older than 5 minutes)."""
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = reverse("dashboard")
+    form = ReauthenticateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if request.user.check_password(form.cleaned_data["password"]):
+            access.mark_authenticated_now(request)
+            return redirect(next_url)
+        form.add_error("password", "That is not your password. Type it again.")
+    return render(request, "certificates/reauthenticate.html", {"form": form, "next": next_url})

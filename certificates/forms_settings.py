@@ -1,0 +1,376 @@
+"""Forms of the administrators' settings pages: they validate and clean; services write.
+
+The checks are the services' own (``certificates.services.settings``), run here too so that every
+problem shows next to its field at once rather than one at a time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pycountry
+from django import forms
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.forms import UsernameField
+from django.contrib.auth.models import User
+from django.core.files.uploadedfile import UploadedFile
+from django.db.models import Q
+from django.http import QueryDict
+from django.utils.html import format_html_join
+
+from certificates import crypto
+from certificates.models import Environment, Role
+from certificates.services import settings as settings_services
+from certificates.services.errors import ServiceError
+
+# Checked on ``UploadedFile.size`` before a byte is read: a CA bundle is a few kilobytes.
+MAX_BUNDLE_BYTES = 1024 * 1024
+
+ROLE_EXPLANATIONS: dict[str, str] = {
+    Role.VIEWER: "sees certificates and downloads CSRs and certificates.",
+    Role.REQUESTER: ("also creates requests, uploads certificates and sends CSRs to the TAM."),
+    Role.CUSTODIAN: "also downloads private keys and reports a compromised key.",
+}
+
+ROLE_HELP = format_html_join(
+    " ",
+    "<strong>{}</strong> {}",
+    ((Role(role).label, text) for role, text in ROLE_EXPLANATIONS.items()),
+)
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """The real ISO 3166-1 list, by name: ("FR", "France (FR)")."""
+    countries = sorted(pycountry.countries, key=lambda country: str(country.name))
+    return [("", "(none)")] + [
+        (str(country.alpha_2), f"{country.name} ({country.alpha_2})") for country in countries
+    ]
+
+
+class CountryField(forms.ChoiceField):
+    """A select of the ISO list; a code typed by other means gets crypto's explanation."""
+
+    def valid_value(self, value: str) -> bool:
+        # The subject rules judge the value, with a message naming the right code.
+        return True
+
+
+class CompanyProfileForm(forms.Form):
+    company_name = forms.CharField(
+        max_length=64,
+        help_text=(
+            "Used in the file names Treezor expects, such as "
+            "<code>&lt;your.company.name&gt;_csr_mtls.pem</code>."
+        ),
+    )
+    country = CountryField(required=False, choices=country_choices)
+    state = forms.CharField(
+        label="State / Province", required=False, max_length=crypto.MAX_LENGTHS["state"]
+    )
+    locality = forms.CharField(required=False, max_length=crypto.MAX_LENGTHS["locality"])
+    organization = forms.CharField(
+        label="Organization Name",
+        required=False,
+        max_length=crypto.MAX_LENGTHS["organization"],
+        help_text="The legal name of the organization.",
+    )
+    organizational_unit = forms.CharField(
+        label="Organizational Unit",
+        required=False,
+        max_length=crypto.MAX_LENGTHS["organizational_unit"],
+    )
+    common_name = forms.CharField(
+        label="Common Name",
+        required=False,
+        max_length=crypto.MAX_LENGTHS["common_name"],
+        help_text="A host name such as yourcompany.com: no https://, no path.",
+    )
+    email = forms.CharField(
+        label="Email",
+        required=False,
+        max_length=crypto.MAX_LENGTHS["email"],
+        help_text="The email address of the organization, written into the CSR.",
+    )
+
+    def clean_company_name(self) -> str:
+        name: str = self.cleaned_data["company_name"]
+        problem = settings_services.company_name_problem(name)
+        if problem is not None:
+            raise forms.ValidationError(problem)
+        return name
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        typed = {
+            field: cleaned.get(field, "") or ""
+            for field in settings_services.SUBJECT_FIELDS
+            if field not in self.errors
+        }
+        normalised, problems = settings_services.subject_defaults_problems(typed)
+        for field, message in problems.items():
+            self.add_error(field, message)
+        for field in typed:
+            if field not in problems:
+                cleaned[field] = normalised[field]
+        return cleaned
+
+
+def _email_list_field(label: str, help_text: str) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=help_text,
+    )
+
+
+class EnvironmentForm(forms.Form):
+    """Add (with a slug) or edit (with the choice of removing the CA bundle) an environment."""
+
+    name = forms.CharField(max_length=64)
+    slug = forms.CharField(
+        required=False,
+        max_length=64,
+        help_text="Used in this environment's addresses; made from the name when left blank. "
+        "It cannot be changed later.",
+    )
+    tam_emails = _email_list_field(
+        "TAM addresses",
+        "Treezor's Technical Account Manager, who receives CSRs, renewal and revocation "
+        "requests. One address a line, or separated by commas.",
+    )
+    team_emails = _email_list_field(
+        "Team addresses",
+        "Your team's addresses that also receive reminders. One a line, or separated by commas.",
+    )
+    api_host = forms.CharField(
+        label="API host",
+        required=False,
+        max_length=253,
+        help_text="Treezor's API host name for this environment, such as "
+        "<code>sandbox.treezor.co</code>: no https://, no path.",
+    )
+    signature_required = forms.BooleanField(
+        label="Signature set required",
+        required=False,
+        help_text="PCI DSS services need a second, signature certificate with its own key.",
+    )
+    ca_bundle_file = forms.FileField(
+        label="CA bundle file",
+        required=False,
+        help_text="Treezor's CA certificates as a PEM file (at most 1 MB). Uploaded "
+        "certificates must then chain to them.",
+    )
+    ca_bundle_text = forms.CharField(
+        label="CA bundle, pasted",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+        help_text="Or paste the PEM text (<code>-----BEGIN CERTIFICATE-----</code> …).",
+    )
+    remove_ca_bundle = forms.BooleanField(
+        label="Remove the CA bundle",
+        required=False,
+        help_text="Uploaded certificates will no longer be checked against a CA bundle.",
+    )
+
+    def __init__(self, *args: Any, environment: Environment | None = None, **kwargs: Any) -> None:
+        self.environment = environment
+        super().__init__(*args, **kwargs)
+        self.ca_bundle: bytes | None = None
+        if environment is not None:
+            del self.fields["slug"]
+            if not environment.ca_bundle:
+                del self.fields["remove_ca_bundle"]
+            else:
+                self.fields[
+                    "ca_bundle_file"
+                ].help_text = (
+                    "To replace the current bundle, choose another PEM file (at most 1 MB)."
+                )
+
+    def clean_slug(self) -> str:
+        typed: str = self.cleaned_data["slug"]
+        slug = settings_services.slug_for(self.cleaned_data.get("name", ""), typed)
+        if typed.strip() and not slug:
+            raise forms.ValidationError("The slug needs letters or digits, such as 'staging'.")
+        if slug and Environment.objects.filter(slug=slug).exists():
+            raise forms.ValidationError(
+                f"The slug '{slug}' is taken by another environment; choose another."
+            )
+        return slug
+
+    def clean_name(self) -> str:
+        name: str = self.cleaned_data["name"]
+        clash = Environment.objects.filter(name__iexact=name)
+        if self.environment is not None:
+            clash = clash.exclude(pk=self.environment.pk)
+        if clash.exists():
+            raise forms.ValidationError(
+                f"An environment is already called '{name}'; choose another name."
+            )
+        return name
+
+    def _addresses(self, field: str, label: str) -> list[str]:
+        try:
+            return settings_services.parse_email_list(self.cleaned_data[field], label=label)
+        except ServiceError as error:
+            raise forms.ValidationError(error.message) from None
+
+    def clean_tam_emails(self) -> list[str]:
+        return self._addresses("tam_emails", "TAM addresses")
+
+    def clean_team_emails(self) -> list[str]:
+        return self._addresses("team_emails", "Team addresses")
+
+    def clean_api_host(self) -> str:
+        host: str = self.cleaned_data["api_host"].strip()
+        problem = settings_services.api_host_problem(host)
+        if problem is not None:
+            raise forms.ValidationError(problem)
+        return host.lower()
+
+    def clean_ca_bundle_file(self) -> UploadedFile | None:
+        upload: UploadedFile | None = self.cleaned_data.get("ca_bundle_file")
+        if upload is not None and (upload.size or 0) > MAX_BUNDLE_BYTES:
+            raise forms.ValidationError(
+                f"This file is {(upload.size or 0) // 1024} KB; a CA bundle is a few kilobytes "
+                "(the limit is 1 MB). Check that you chose Treezor's CA certificates."
+            )
+        return upload
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        upload: UploadedFile | None = cleaned.get("ca_bundle_file")
+        text: str = cleaned.get("ca_bundle_text") or ""
+        remove = bool(cleaned.get("remove_ca_bundle"))
+        if "ca_bundle_file" in self.errors:
+            return cleaned
+        if upload is not None and text.strip():
+            self.add_error(
+                "ca_bundle_text", "Upload a file or paste the text, not both; clear one of them."
+            )
+            return cleaned
+        if remove and (upload is not None or text.strip()):
+            self.add_error(
+                "remove_ca_bundle",
+                "Either remove the CA bundle or give a new one, not both.",
+            )
+            return cleaned
+        if upload is not None:
+            self._check_bundle(b"".join(upload.chunks()), "ca_bundle_file")
+        elif text.strip():
+            self._check_bundle(text.encode("utf-8"), "ca_bundle_text")
+        elif remove:
+            self.ca_bundle = b""
+        return cleaned
+
+    def _check_bundle(self, pem: bytes, field: str) -> None:
+        try:
+            settings_services.parse_ca_bundle(pem)
+        except ServiceError as error:
+            self.add_error(field, error.message)
+            if crypto.contains_private_key_material(pem):
+                # Never echo key material back into the page: the textarea comes back empty.
+                data = self.data.copy() if isinstance(self.data, QueryDict) else {**self.data}
+                data[self.add_prefix("ca_bundle_text")] = ""
+                self.data = data
+            return
+        self.ca_bundle = pem
+
+
+class UserChoiceField(forms.CharField):
+    """A username or an email address, resolved to one existing person."""
+
+    def clean(self, value: Any) -> User:
+        text: str = super().clean(value).strip()
+        users = get_user_model().objects.filter(
+            Q(username=text) | Q(username__iexact=text) | Q(email__iexact=text)
+        )
+        exact = [user for user in users if user.get_username() == text]
+        found = exact or list(users)
+        if not found:
+            raise forms.ValidationError(
+                f"No one is called or has the address '{text}'. Add the person first."
+            )
+        if len(found) > 1:
+            raise forms.ValidationError(
+                f"Several people match '{text}'; type the exact username instead."
+            )
+        user: User = found[0]
+        return user
+
+
+class MemberAddForm(forms.Form):
+    user = UserChoiceField(
+        label="Person",
+        max_length=254,
+        help_text="Their username or email address.",
+    )
+    role = forms.ChoiceField(choices=Role.choices, help_text=ROLE_HELP)
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class UserAddForm(forms.Form):
+    username = UsernameField(max_length=150)
+    email = forms.EmailField(help_text="Where certdesk writes about expiring certificates.")
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label="Password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    environment = forms.ModelChoiceField(
+        queryset=Environment.objects.all(),
+        required=False,
+        empty_label="(none)",
+        to_field_name="slug",
+        help_text="Optionally, a first environment to give them a role in.",
+    )
+    role = forms.ChoiceField(
+        choices=[("", "(none)"), *Role.choices], required=False, help_text=ROLE_HELP
+    )
+
+    def clean_username(self) -> str:
+        username: str = self.cleaned_data["username"]
+        if get_user_model().objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError(f"The username '{username}' is taken; choose another.")
+        return username
+
+    def clean_email(self) -> str:
+        email: str = self.cleaned_data["email"]
+        existing = get_user_model().objects.filter(email__iexact=email).first()
+        if existing is not None:
+            raise forms.ValidationError(
+                f"{existing.get_username()} already uses {email}; each person needs their own "
+                "address."
+            )
+        return email
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        password1, password2 = cleaned.get("password1"), cleaned.get("password2")
+        if password1 and password2 and password1 != password2:
+            self.add_error("password2", "The two passwords differ; type the same one twice.")
+        elif password1:
+            candidate = get_user_model()(
+                username=cleaned.get("username", ""), email=cleaned.get("email", "")
+            )
+            try:
+                password_validation.validate_password(password1, candidate)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        environment, role = cleaned.get("environment"), cleaned.get("role")
+        if environment is not None and not role:
+            self.add_error("role", f"Choose their role in {environment.name}.")
+        elif role and environment is None and "environment" not in self.errors:
+            self.add_error("environment", "Choose the environment this role is for.")
+        return cleaned

@@ -1,0 +1,145 @@
+"""The dashboard: environments (rows) by purposes (columns), in a constant number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Max, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+
+from certificates.models import Certificate, Environment, Purpose, SigningRequest
+from certificates.permissions import Action, environments_for
+from certificates.selectors.status import CertificateStatus, certificates_with_status, status_of
+
+OPEN_STATUSES = (
+    SigningRequest.Status.DRAFT,
+    SigningRequest.Status.READY,
+    SigningRequest.Status.SENT,
+)
+NEEDS_ACTION = {
+    CertificateStatus.RENEWAL_DUE,
+    CertificateStatus.EXPIRED,
+    CertificateStatus.REVOCATION_REQUESTED,
+    CertificateStatus.REVOKED,
+}
+
+
+@dataclass
+class DashboardCell:
+    environment: Environment
+    purpose: str
+    required: bool
+    certificate: Certificate | None = None
+    status: CertificateStatus | None = None
+    days_left: int | None = None
+    in_flight: list[SigningRequest] = field(default_factory=list)
+    action_label: str = ""
+    action_url: str = ""
+
+    @property
+    def purpose_label(self) -> str:
+        return str(Purpose(self.purpose).label)
+
+    @property
+    def urgency(self) -> str:
+        """ok, warn or bad: the colour of the cell."""
+        if self.status is None:
+            return "none"
+        if self.status in {
+            CertificateStatus.EXPIRED,
+            CertificateStatus.REVOKED,
+            CertificateStatus.REVOCATION_REQUESTED,
+        }:
+            return "bad"
+        if self.days_left is not None and self.days_left <= 7:
+            return "bad"
+        if self.status == CertificateStatus.RENEWAL_DUE:
+            return "warn"
+        return "ok"
+
+
+@dataclass
+class DashboardRow:
+    environment: Environment
+    cells: list[DashboardCell]
+    can_request: bool
+
+
+def _wizard_url(environment: Environment, purpose: str, renews: Certificate | None = None) -> str:
+    query = {"environment": environment.slug, "purpose": purpose}
+    if renews is not None:
+        query["renews"] = str(renews.pk)
+    return reverse("wizard_start") + "?" + urlencode(query)
+
+
+def _next_action(cell: DashboardCell, can_request: bool) -> tuple[str, str]:
+    ready = [r for r in cell.in_flight if r.status == SigningRequest.Status.READY]
+    sent = [r for r in cell.in_flight if r.status == SigningRequest.Status.SENT]
+    if ready and can_request:
+        return "Send to the TAM", reverse("send_to_tam", args=[cell.environment.slug])
+    if sent:
+        return "Upload the certificate", reverse("request_detail", args=[sent[0].pk])
+    if cell.in_flight:
+        return "Open the request", reverse("request_detail", args=[cell.in_flight[0].pk])
+    if cell.certificate is None:
+        return (
+            ("Request a certificate", _wizard_url(cell.environment, cell.purpose))
+            if (can_request)
+            else ("", "")
+        )
+    if cell.status in NEEDS_ACTION and can_request:
+        return "Renew", _wizard_url(cell.environment, cell.purpose, renews=cell.certificate)
+    return "View", reverse("request_detail", args=[cell.certificate.signing_request_id])
+
+
+def dashboard_rows(user: object, *, now: datetime | None = None) -> list[DashboardRow]:
+    """One row per environment the user may see; the query count does not grow with data."""
+    now = now or timezone.now()
+    environments = list(environments_for(user))  # type: ignore[arg-type]
+    requestable = {e.pk for e in environments_for(user, Action.REQUEST)}  # type: ignore[arg-type]
+
+    latest = (
+        Certificate.objects.filter(signing_request__environment__in=environments)
+        .values("signing_request__environment", "signing_request__purpose")
+        .annotate(latest=Max("not_after"))
+    )
+    wanted = Q(pk__in=[])
+    for item in latest:
+        wanted |= Q(
+            signing_request__environment=item["signing_request__environment"],
+            signing_request__purpose=item["signing_request__purpose"],
+            not_after=item["latest"],
+        )
+    current = {
+        (c.signing_request.environment_id, c.signing_request.purpose): c
+        for c in certificates_with_status(now=now).filter(wanted)
+    }
+    open_requests: dict[tuple[int, str], list[SigningRequest]] = {}
+    for request in SigningRequest.objects.filter(
+        environment__in=environments, status__in=OPEN_STATUSES
+    ).order_by("-created_at", "-pk"):
+        open_requests.setdefault((request.environment_id, request.purpose), []).append(request)
+
+    rows = []
+    for environment in environments:
+        can_request = environment.pk in requestable
+        cells = []
+        for purpose in Purpose.values:
+            key = (environment.pk, purpose)
+            cell = DashboardCell(
+                environment=environment,
+                purpose=purpose,
+                required=purpose == Purpose.MTLS or environment.signature_required,
+                certificate=current.get(key),
+                in_flight=open_requests.get(key, []),
+            )
+            if cell.certificate is not None:
+                cell.status = status_of(cell.certificate, now=now)
+                cell.days_left = (cell.certificate.not_after - now).days
+            cell.action_label, cell.action_url = _next_action(cell, can_request)
+            cells.append(cell)
+        rows.append(DashboardRow(environment=environment, cells=cells, can_request=can_request))
+    return rows

@@ -1,0 +1,89 @@
+"""Access checks shared by the views: objects a user may not see are 404, not 403, so that a
+non-member learns nothing about another environment's requests; a member whose role is too low
+gets 403 with an explanation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+from typing import Any, TypeVar
+
+from django.contrib.auth.signals import user_logged_in
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.dispatch import receiver
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+
+from certificates.models import Environment, SigningRequest
+from certificates.permissions import Action, require, user_can
+
+ModelT = TypeVar("ModelT", Environment, SigningRequest)
+
+# Private-key downloads ask for the password again past this age of the last authentication.
+RECENT_AUTH = timedelta(minutes=5)
+LAST_AUTH_SESSION_KEY = "certdesk_last_auth_at"
+
+
+def environment_for(request: HttpRequest, slug: str, action: Action = Action.VIEW) -> Environment:
+    environment = Environment.objects.filter(slug=slug).first()
+    if environment is None or not user_can(request.user, Action.VIEW, environment):
+        raise Http404("No such environment.")
+    require(request.user, action, environment)
+    return environment
+
+
+def signing_request_for(
+    request: HttpRequest,
+    pk: int,
+    action: Action = Action.VIEW,
+    queryset: QuerySet[SigningRequest] | None = None,
+) -> SigningRequest:
+    queryset = queryset if queryset is not None else SigningRequest.objects.all()
+    signing_request = queryset.select_related("environment", "key").filter(pk=pk).first()
+    if signing_request is None or not user_can(
+        request.user, Action.VIEW, signing_request.environment
+    ):
+        raise Http404("No such request.")
+    require(request.user, action, signing_request.environment)
+    return signing_request
+
+
+def superuser_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Administrators' pages: 403 for everyone else (login is enforced by the middleware)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not (request.user.is_active and request.user.is_superuser):
+            raise PermissionDenied("Only certdesk administrators may open this page.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@receiver(user_logged_in)
+def _remember_authentication(sender: object, request: HttpRequest | None, **kwargs: object) -> None:
+    if request is not None and hasattr(request, "session"):
+        request.session[LAST_AUTH_SESSION_KEY] = timezone.now().timestamp()
+
+
+def mark_authenticated_now(request: HttpRequest) -> None:
+    request.session[LAST_AUTH_SESSION_KEY] = timezone.now().timestamp()
+
+
+def authenticated_recently(request: HttpRequest) -> bool:
+    stamp = request.session.get(LAST_AUTH_SESSION_KEY)
+    if not isinstance(stamp, int | float):
+        return False
+    return timezone.now().timestamp() - stamp <= RECENT_AUTH.total_seconds()
+
+
+def reauthenticate(request: HttpRequest, *, back_to: str | None = None) -> HttpResponseRedirect:
+    """Send the user to type their password again, then back to ``back_to`` (a POST cannot be
+    replayed, so downloads come back to the page that offers them)."""
+    return HttpResponseRedirect(
+        reverse("reauthenticate") + "?" + urlencode({"next": back_to or request.get_full_path()})
+    )

@@ -1,0 +1,360 @@
+"""Administrators' settings pages: company profile, environments, members and people.
+
+Superusers only (``superuser_required``: 403 for everyone else; the login middleware sends
+anonymous visitors to the login page first). Each page is a server-rendered form that works
+without JavaScript; a successful POST says so with a message and redirects (post/redirect/get).
+
+Included by the project as ``path("settings/", include("certificates.views.settings"))``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_POST
+
+from certificates import crypto
+from certificates.forms_settings import (
+    ROLE_EXPLANATIONS,
+    CompanyProfileForm,
+    EnvironmentForm,
+    MemberAddForm,
+    MemberRoleForm,
+    UserAddForm,
+)
+from certificates.models import CompanyProfile, Environment, Membership, Role
+from certificates.services import settings as services
+from certificates.services.audit import Actor
+from certificates.services.errors import ServiceError
+from certificates.views.access import superuser_required
+
+
+@dataclass(frozen=True)
+class BundleCertificate:
+    subject: str
+    not_after: str
+    expired: bool
+
+
+@dataclass(frozen=True)
+class BundleSummary:
+    certificates: list[BundleCertificate]
+    error: str = ""
+
+
+def _bundle_summary(environment: Environment) -> BundleSummary | None:
+    """What the pages show of a stored CA bundle: subjects and expiry, or why it is unreadable."""
+    if not environment.ca_bundle:
+        return None
+    try:
+        certificates = crypto.parse_ca_bundle(environment.ca_bundle.encode("utf-8"))
+    except crypto.CryptoError as error:
+        return BundleSummary(certificates=[], error=error.message)
+    now = timezone.now()
+    return BundleSummary(
+        certificates=[
+            BundleCertificate(
+                subject=crypto.describe_name(certificate.subject),
+                not_after=crypto.openssl_date(certificate.not_valid_after_utc),
+                expired=certificate.not_valid_after_utc < now,
+            )
+            for certificate in certificates
+        ]
+    )
+
+
+def _add_service_error(form: forms.Form, error: ServiceError) -> None:
+    """Show a service's refusal next to its field, or above the form when it has none here."""
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, error.message)
+
+
+def _example_filename(profile: CompanyProfile) -> str:
+    return crypto.treezor_filename(profile.company_name, "csr", "mtls")
+
+
+def _company_profile() -> CompanyProfile:
+    # Created by the first migration; get_or_create in case a test emptied the table.
+    return CompanyProfile.objects.get_or_create(pk=1)[0]
+
+
+# --- Pages -----------------------------------------------------------------------------------
+
+
+@superuser_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """The settings overview: the company, each environment at a glance, and what to add."""
+    environments = [
+        {
+            "environment": environment,
+            "bundle": _bundle_summary(environment),
+            "member_count": environment.memberships.count(),
+        }
+        for environment in Environment.objects.all()
+    ]
+    profile = _company_profile()
+    return render(
+        request,
+        "certificates/settings/home.html",
+        {"profile": profile, "example_filename": _example_filename(profile), "rows": environments},
+    )
+
+
+@superuser_required
+def company(request: HttpRequest) -> HttpResponse:
+    """The company name of Treezor's file names and the default subject of new requests."""
+    profile = _company_profile()
+    initial = {
+        field: getattr(profile, field) for field in ("company_name", *services.SUBJECT_FIELDS)
+    }
+    form = CompanyProfileForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            profile = services.company_profile_update(
+                actor=Actor.from_request(request),
+                company_name=form.cleaned_data["company_name"],
+                country=form.cleaned_data["country"],
+                state=form.cleaned_data["state"],
+                locality=form.cleaned_data["locality"],
+                organization=form.cleaned_data["organization"],
+                organizational_unit=form.cleaned_data["organizational_unit"],
+                common_name=form.cleaned_data["common_name"],
+                email=form.cleaned_data["email"],
+            )
+        except ServiceError as error:
+            _add_service_error(form, error)
+        else:
+            messages.success(
+                request,
+                "Company profile saved. CSR files are now named like "
+                f"{_example_filename(profile)}.",
+            )
+            return redirect("settings_company")
+    return render(
+        request,
+        "certificates/settings/company.html",
+        {"form": form, "profile": profile, "example_filename": _example_filename(profile)},
+    )
+
+
+@sensitive_post_parameters("ca_bundle_text")
+@superuser_required
+def environment_add(request: HttpRequest) -> HttpResponse:
+    """A new Treezor environment, with its TAM and (optionally) its CA bundle."""
+    form = EnvironmentForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            environment = services.environment_create(
+                actor=Actor.from_request(request),
+                name=form.cleaned_data["name"],
+                slug=form.cleaned_data["slug"],
+                tam_emails=form.cleaned_data["tam_emails"],
+                team_emails=form.cleaned_data["team_emails"],
+                api_host=form.cleaned_data["api_host"],
+                signature_required=form.cleaned_data["signature_required"],
+                ca_bundle=form.ca_bundle or b"",
+            )
+        except ServiceError as error:
+            _add_service_error(form, error)
+        else:
+            messages.success(request, f"Environment {environment.name} added.")
+            return redirect("settings_environment_edit", slug=environment.slug)
+    return render(
+        request,
+        "certificates/settings/environment_form.html",
+        {"form": form, "environment": None, "bundle": None},
+    )
+
+
+@sensitive_post_parameters("ca_bundle_text")
+@superuser_required
+def environment_edit(request: HttpRequest, slug: str) -> HttpResponse:
+    """Change an environment's name, addresses, API host, signature set and CA bundle."""
+    environment = get_object_or_404(Environment, slug=slug)
+    initial = {
+        "name": environment.name,
+        "tam_emails": "\n".join(environment.tam_emails),
+        "team_emails": "\n".join(environment.team_emails),
+        "api_host": environment.api_host,
+        "signature_required": environment.signature_required,
+    }
+    form = EnvironmentForm(
+        request.POST or None, request.FILES or None, initial=initial, environment=environment
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.environment_update(
+                actor=Actor.from_request(request),
+                environment=environment,
+                name=form.cleaned_data["name"],
+                tam_emails=form.cleaned_data["tam_emails"],
+                team_emails=form.cleaned_data["team_emails"],
+                api_host=form.cleaned_data["api_host"],
+                signature_required=form.cleaned_data["signature_required"],
+                ca_bundle=form.ca_bundle,
+            )
+        except ServiceError as error:
+            _add_service_error(form, error)
+        else:
+            messages.success(request, f"Environment {environment.name} saved.")
+            return redirect("settings_environment_edit", slug=environment.slug)
+    # The saved state, not the typed one: the warning and the bundle are what is stored.
+    environment.refresh_from_db()
+    return render(
+        request,
+        "certificates/settings/environment_form.html",
+        {"form": form, "environment": environment, "bundle": _bundle_summary(environment)},
+    )
+
+
+@superuser_required
+def members(request: HttpRequest, slug: str) -> HttpResponse:
+    """Who holds which role in an environment; add a person, change a role."""
+    environment = get_object_or_404(Environment, slug=slug)
+    memberships = list(environment.memberships.select_related("user").order_by("user__username"))
+    add_form = MemberAddForm(prefix="add")
+    role_forms = {
+        membership.pk: MemberRoleForm(prefix=f"m{membership.pk}", initial={"role": membership.role})
+        for membership in memberships
+    }
+    if request.method == "POST":
+        actor = Actor.from_request(request)
+        if "membership" in request.POST:
+            pk = request.POST.get("membership", "")
+            membership = get_object_or_404(
+                Membership, pk=int(pk) if pk.isdigit() else 0, environment=environment
+            )
+            role_form = MemberRoleForm(request.POST, prefix=f"m{membership.pk}")
+            role_forms[membership.pk] = role_form
+            if role_form.is_valid():
+                try:
+                    services.membership_set(
+                        actor=actor,
+                        environment=environment,
+                        user=membership.user,
+                        role=role_form.cleaned_data["role"],
+                    )
+                except ServiceError as error:
+                    role_form.add_error("role", error.message)
+                else:
+                    messages.success(
+                        request,
+                        f"{membership.user.get_username()} is now "
+                        f"{Role(role_form.cleaned_data['role']).label.lower()} "
+                        f"in {environment.name}.",
+                    )
+                    return redirect("settings_members", slug=environment.slug)
+        else:
+            add_form = MemberAddForm(request.POST, prefix="add")
+            if add_form.is_valid():
+                user: User = add_form.cleaned_data["user"]
+                role = add_form.cleaned_data["role"]
+                try:
+                    services.membership_set(
+                        actor=actor, environment=environment, user=user, role=role
+                    )
+                except ServiceError as error:
+                    _add_service_error(add_form, error)
+                else:
+                    messages.success(
+                        request,
+                        f"{user.get_username()} is now {Role(role).label.lower()} "
+                        f"in {environment.name}.",
+                    )
+                    return redirect("settings_members", slug=environment.slug)
+    member_ids = {membership.user_id for membership in memberships}
+    administrators = [
+        user
+        for user in get_user_model().objects.filter(is_superuser=True).order_by("username")
+        if user.pk not in member_ids
+    ]
+    rows = [
+        {"membership": membership, "form": role_forms[membership.pk]} for membership in memberships
+    ]
+    return render(
+        request,
+        "certificates/settings/members.html",
+        {
+            "environment": environment,
+            "rows": rows,
+            "administrators": administrators,
+            "add_form": add_form,
+            "roles": [(Role(role).label, text) for role, text in ROLE_EXPLANATIONS.items()],
+        },
+    )
+
+
+@superuser_required
+@require_POST
+def member_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Remove a member: the first POST asks for confirmation, the confirmed one removes."""
+    environment = get_object_or_404(Environment, slug=slug)
+    membership = get_object_or_404(
+        Membership.objects.select_related("user"), pk=pk, environment=environment
+    )
+    if request.POST.get("confirm") != "yes":
+        return render(
+            request,
+            "certificates/settings/member_remove.html",
+            {"environment": environment, "membership": membership},
+        )
+    username = membership.user.get_username()
+    services.membership_remove(actor=Actor.from_request(request), membership=membership)
+    messages.success(request, f"{username} no longer has a role in {environment.name}.")
+    return redirect("settings_members", slug=environment.slug)
+
+
+@sensitive_post_parameters("password1", "password2")
+@superuser_required
+def user_add(request: HttpRequest) -> HttpResponse:
+    """A new person who can log in, optionally with a first role in one environment."""
+    form = UserAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        environment: Environment | None = form.cleaned_data["environment"]
+        try:
+            user = services.user_create(
+                actor=Actor.from_request(request),
+                username=form.cleaned_data["username"],
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password1"],
+                environment=environment,
+                role=form.cleaned_data["role"],
+            )
+        except ServiceError as error:
+            _add_service_error(form, error)
+        else:
+            where = (
+                f" as {Role(form.cleaned_data['role']).label.lower()} in {environment.name}"
+                if environment is not None
+                else ""
+            )
+            messages.success(request, f"{user.get_username()} added{where}.")
+            if environment is not None:
+                return redirect("settings_members", slug=environment.slug)
+            return redirect("settings_home")
+    return render(request, "certificates/settings/user_add.html", {"form": form})
+
+
+urlpatterns = [
+    path("", home, name="settings_home"),
+    path("company/", company, name="settings_company"),
+    path("environments/add/", environment_add, name="settings_environment_add"),
+    path("environments/<slug:slug>/edit/", environment_edit, name="settings_environment_edit"),
+    path("environments/<slug:slug>/members/", members, name="settings_members"),
+    path(
+        "environments/<slug:slug>/members/<int:pk>/remove/",
+        member_remove,
+        name="settings_member_remove",
+    ),
+    path("people/add/", user_add, name="settings_user_add"),
+]

@@ -1,0 +1,162 @@
+"""Sending CSRs to the Technical Account Manager: preview, send via the outbox, resend."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.core import mail
+from django.core.mail import EmailMultiAlternatives
+from django.test import Client
+from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks
+
+from certificates import services
+from certificates.models import (
+    AuditEvent,
+    CompanyProfile,
+    Environment,
+    OutboundEmail,
+    SigningRequest,
+)
+from certificates.services import Actor
+from tests.conftest import ACME
+
+pytestmark = pytest.mark.django_db
+
+CLI = Actor.cli()
+
+
+@pytest.fixture
+def sandbox_with_tam(sandbox: Environment) -> Environment:
+    sandbox.tam_emails = ["tam@treezor.example"]
+    sandbox.save()
+    CompanyProfile.objects.filter(pk=1).update(company_name="Acme SAS")
+    return sandbox
+
+
+@pytest.fixture
+def requester(member_client: Callable[..., Client], sandbox_with_tam: Environment) -> Client:
+    return member_client("requester", sandbox_with_tam)
+
+
+def test_the_preview_shows_recipients_subject_body_and_csr_files(
+    requester: Client, sandbox_with_tam: Environment
+) -> None:
+    """Before sending, the user sees exactly what the TAM will receive; no key is attached."""
+    request = services.request_create(
+        actor=CLI, environment=sandbox_with_tam, purpose="mtls", subject=ACME
+    )
+    page = requester.get("/environments/sandbox/send/").content.decode()
+    assert "tam@treezor.example" in page
+    assert "Acme SAS: certificate signing request for Treezor Sandbox (mTLS)" in page
+    assert "acme.sas_csr_mtls.pem" in page
+    assert f"#{request.pk} mTLS" in page
+    assert "PRIVATE KEY" not in page
+
+
+def test_sending_emails_the_tam_through_the_outbox_and_marks_the_csrs_sent(
+    requester: Client,
+    sandbox_with_tam: Environment,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    """The email leaves after commit, with both CSRs attached; both requests become sent."""
+    mtls = services.request_create(
+        actor=CLI, environment=sandbox_with_tam, purpose="mtls", subject=ACME
+    )
+    signature = services.request_create(
+        actor=CLI, environment=sandbox_with_tam, purpose="signature", subject=ACME
+    )
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = requester.post(
+            "/environments/sandbox/send/",
+            {"requests": [mtls.pk, signature.pk], "send": "1"},
+        )
+    assert response["Location"] == "/"
+    assert len(callbacks) == 1
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["tam@treezor.example"]
+    assert "Treezor Sandbox (mTLS, PCI DSS signature)" in message.subject
+    assert sorted(name for name, _, _ in message.attachments) == [
+        "acme.sas_csr_mtls.pem",
+        "acme.sas_csr_signature.pem",
+    ]
+    assert isinstance(message, EmailMultiAlternatives)
+    assert message.alternatives[0][1] == "text/html"
+    assert message.extra_headers["Message-ID"].startswith("<certdesk-outbox-")
+    assert "PRIVATE KEY" not in message.message().as_string()
+    for request in (mtls, signature):
+        request.refresh_from_db()
+        assert request.status == SigningRequest.Status.SENT
+        assert request.sent_at is not None
+    email = OutboundEmail.objects.get()
+    assert (email.status, email.attempts, email.kind) == ("sent", 1, "tam_csr")
+    assert AuditEvent.objects.filter(action="request.sent_to_tam").count() == 2
+
+
+def test_a_resend_is_possible_and_recorded(
+    requester: Client,
+    sandbox_with_tam: Environment,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    """Sending a sent CSR again emails it again, keeps the first date and records a resend."""
+    request = services.request_create(
+        actor=CLI, environment=sandbox_with_tam, purpose="mtls", subject=ACME
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        requester.post("/environments/sandbox/send/", {"requests": [request.pk], "send": "1"})
+    request.refresh_from_db()
+    first_sent = request.sent_at
+    with django_capture_on_commit_callbacks(execute=True):
+        requester.post("/environments/sandbox/send/", {"requests": [request.pk], "send": "1"})
+    request.refresh_from_db()
+    assert request.sent_at == first_sent
+    assert len(mail.outbox) == 2
+    assert AuditEvent.objects.filter(action="request.resent_to_tam").count() == 1
+
+
+def test_without_a_tam_address_the_page_says_so_and_nothing_is_sent(
+    member_client: Callable[..., Client], sandbox: Environment
+) -> None:
+    """An environment with no TAM address explains that and sends nothing."""
+    request = services.request_create(actor=CLI, environment=sandbox, purpose="mtls", subject=ACME)
+    client = member_client("requester", sandbox)
+    page = client.get("/environments/sandbox/send/").content.decode()
+    assert "has no TAM address yet" in page
+    response = client.post(
+        "/environments/sandbox/send/", {"requests": [request.pk], "send": "1"}, follow=True
+    )
+    assert "no Technical Account Manager address" in response.content.decode()
+    assert not OutboundEmail.objects.exists()
+    request.refresh_from_db()
+    assert request.status == "ready"
+
+
+@pytest.mark.parametrize(("role", "status"), [("viewer", 403), ("custodian", 200)])
+def test_only_requesters_and_custodians_send(
+    member_client: Callable[..., Client], sandbox_with_tam: Environment, role: str, status: int
+) -> None:
+    """A viewer may not open the send page; a custodian may."""
+    assert member_client(role, sandbox_with_tam).get("/environments/sandbox/send/").status_code == (
+        status
+    )
+
+
+def test_a_production_member_cannot_send_sandbox_csrs(
+    member_client: Callable[..., Client], sandbox_with_tam: Environment, production: Environment
+) -> None:
+    """Another environment's page is 404 for a non-member."""
+    client = member_client("custodian", production)
+    assert client.get("/environments/sandbox/send/").status_code == 404
+
+
+def test_requests_of_another_environment_cannot_be_smuggled_in(
+    requester: Client, sandbox_with_tam: Environment, production: Environment
+) -> None:
+    """Posting a Production request id to Sandbox's send page sends nothing of it."""
+    other = services.request_create(actor=CLI, environment=production, purpose="mtls", subject=ACME)
+    response = requester.post(
+        "/environments/sandbox/send/", {"requests": [other.pk], "send": "1"}, follow=True
+    )
+    assert "Choose at least one CSR" in response.content.decode()
+    assert not OutboundEmail.objects.exists()
