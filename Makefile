@@ -21,6 +21,11 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Measures, never asserts (DESIGN.md, "Testing"): its own PostgreSQL database and Redis db 3
+# (BENCH_DATABASE_URL, BENCH_REDIS_URL), about six minutes; not part of `make test`.
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

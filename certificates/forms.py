@@ -245,3 +245,99 @@ class MarkSentForm(AccessibleForm):
         widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"invalid": "Enter the date as YYYY-MM-DD, e.g. 2026-11-28."},
     )
+
+
+# --- certificates ------------------------------------------------------------------------------
+
+
+class CertificateUploadForm(AccessibleForm):
+    """Treezor's reply: a file (PEM, DER, chain, PKCS#7) or pasted text."""
+
+    environment = forms.ChoiceField(
+        label="Environment", required=False, help_text="Leave empty to let certdesk find it."
+    )
+    purpose = forms.ChoiceField(
+        label="Purpose",
+        required=False,
+        choices=[("", "Any"), ("mtls", "mTLS"), ("signature", "PCI DSS signature")],
+    )
+    certificate_file = forms.FileField(
+        label="Certificate file",
+        required=False,
+        help_text="As Treezor sent it: .pem, .crt, .cer, .der, or a .p7b/.p7c bundle.",
+    )
+    certificate_text = forms.CharField(
+        label="Or paste the certificate",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
+        help_text="From -----BEGIN CERTIFICATE----- to the END line; a chain may follow.",
+    )
+
+    def __init__(self, *args: Any, environments: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["environment"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", "Any")] + [(e.slug, e.name) for e in environments]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        upload = cleaned.get("certificate_file")
+        text = (cleaned.get("certificate_text") or "").strip()
+        if upload is None and not text:
+            self.add_error("certificate_file", "Choose the certificate file, or paste it below.")
+        elif upload is not None and upload.size > settings.CERTDESK_UPLOAD_MAX_BYTES:
+            self.add_error(
+                "certificate_file",
+                f"The file is {upload.size:,} bytes; a certificate with its chain is a few "
+                f"kilobytes and the limit is {settings.CERTDESK_UPLOAD_MAX_BYTES:,}.",
+            )
+        else:
+            cleaned["data"] = upload.read() if upload is not None else text.encode()
+        return cleaned
+
+
+class CompromiseForm(AccessibleForm):
+    suspected_since = forms.DateField(
+        label="Compromise suspected since",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Enter the date as YYYY-MM-DD, e.g. 2026-11-28."},
+    )
+    note = forms.CharField(
+        label="What happened",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Goes to the TAM with the revocation request. Never paste the key here.",
+    )
+
+
+class RevokeForm(AccessibleForm):
+    reason = forms.ChoiceField(
+        label="Why is it no longer needed?",
+        choices=[
+            ("superseded", "Superseded: a newer certificate replaced it"),
+            ("cessation_of_operation", "Cessation of operation: the service no longer runs"),
+            ("other", "Other (say why below)"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label="Note", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class RevocationConfirmedForm(AccessibleForm):
+    confirmed_on = forms.DateField(
+        label="Date Treezor confirmed",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Enter the date as YYYY-MM-DD, e.g. 2026-11-28."},
+    )
+
+
+class Pkcs12Form(AccessibleForm):
+    passphrase = forms.CharField(
+        label="Passphrase for the PKCS#12 bundle",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 8 characters; you will need it to open the bundle.",
+    )

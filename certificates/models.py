@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 
 
 class Purpose(models.TextChoices):
@@ -294,8 +295,13 @@ class AuditEvent(models.Model):
         Environment, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     ip = models.GenericIPAddressField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set by the service before hashing (not auto_now_add, which would change it on save).
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
     details = models.JSONField(default=dict, blank=True)
+    # Tamper evidence: each event's hash covers its content and the previous event's hash, so
+    # an edit or a deletion made outside certdesk (raw SQL) breaks the chain at that point.
+    previous_hash = models.CharField(max_length=64, editable=False)
+    hash = models.CharField(max_length=64, editable=False)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -358,3 +364,81 @@ class OutboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.subject}"
+
+
+class Reminder(models.Model):
+    """One email about one certificate for one threshold, sent at most once (rule 9).
+
+    The row is inserted *before* anything is sent, and the unique constraints make a second
+    insert for the same (certificate, kind, threshold) a no-op: two scans running at once, or a
+    scan run twice, can never both email. ``email`` is the outbox row that carries it.
+    """
+
+    class Kind(models.TextChoices):
+        TAM_RENEWAL = "tam_renewal", "Renewal request to the TAM"
+        OWNER = "owner", "Reminder to the owners"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"  # inserted; its email is not in the outbox yet
+        SENDING = "sending", "Sending"  # its email is in the outbox, not delivered yet
+        SENT = "sent", "Sent"
+        SKIPPED = "skipped", "Skipped"  # never to be sent; ``reason`` says why
+        FAILED = "failed", "Failed"  # the outbox gave up or refused; ``reason`` says why
+
+    certificate = models.ForeignKey(Certificate, on_delete=models.PROTECT, related_name="reminders")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # Days before notAfter; for the TAM renewal email, the renewal lead days of the time.
+    threshold_days = models.IntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    reason = models.TextField(blank=True)
+    email = models.ForeignKey(
+        OutboundEmail, null=True, blank=True, on_delete=models.PROTECT, related_name="reminders"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(
+                fields=["certificate", "kind", "threshold_days"], name="one_reminder_per_threshold"
+            ),
+            # "Once per certificate" even if CERTDESK_RENEWAL_LEAD_DAYS changes in between.
+            models.UniqueConstraint(
+                fields=["certificate"],
+                condition=Q(kind="tam_renewal"),
+                name="one_tam_renewal_per_certificate",
+            ),
+        ]
+        indexes: ClassVar[list[models.Index]] = [
+            # Each scan looks for the rows still pending: few, whatever the table's size.
+            models.Index(fields=["status"], condition=Q(status="pending"), name="reminder_pending"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.threshold_days} days for {self.certificate_id}"
+
+
+class CalendarFeed(models.Model):
+    """A user's private iCalendar feed: the URL carries a secret token, stored here hashed.
+
+    The token is the credential of a URL that calendar clients fetch without logging in, so only
+    its SHA-256 is kept (a database reader cannot rebuild the URL); replacing it revokes the old.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    token_sha256 = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(editable=False)
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.CheckConstraint(
+                condition=Q(token_sha256__regex=r"^[0-9a-f]{64}$"),  # noqa: S106 - a pattern
+                name="calendar_feed_token_sha256_hex",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"calendar feed of {self.user}"

@@ -25,6 +25,7 @@ from functools import lru_cache
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 MAGIC = b"cdv1"
 KEY_ID_BYTES = 8
@@ -52,6 +53,7 @@ def _key_id(secret: bytes) -> bytes:
 
 
 @lru_cache(maxsize=8)
+@sensitive_variables("configured", "text", "secret")
 def _parse_keys(configured: tuple[str, ...]) -> tuple[EncryptionKey, ...]:
     keys: list[EncryptionKey] = []
     for position, text in enumerate(configured, start=1):
@@ -82,6 +84,7 @@ def current_key_id() -> str:
     return configured_keys()[0].key_id_hex
 
 
+@sensitive_variables("plaintext")
 def encrypt(plaintext: bytes, *, bound_to: str) -> tuple[bytes, str]:
     """Encrypt ``plaintext`` for the row identified by ``bound_to``; returns blob and key id."""
     key = configured_keys()[0]

@@ -8,6 +8,7 @@ refuse an unsafe deployment. https://docs.djangoproject.com/en/5.2/ref/settings/
 from __future__ import annotations
 
 from datetime import timedelta
+from email.utils import getaddresses
 from pathlib import Path
 
 import environ
@@ -58,11 +59,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
+    "csp",
     "certificates",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -73,6 +77,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -88,6 +94,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "certificates.context_processors.navigation",
             ],
         },
     },
@@ -128,6 +135,32 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# Login throttling (django-axes 8): failed passwords at /login/, /admin/login/ and
+# /reauthenticate/ are counted, and past the limit every attempt is refused for the cool-off.
+# https://django-axes.readthedocs.io/en/latest/4_configuration.html
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out attempt before the password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("CERTDESK_LOGIN_FAILURE_LIMIT", default=5)
+CERTDESK_LOGIN_COOLOFF_MINUTES = env.int("CERTDESK_LOGIN_COOLOFF_MINUTES", default=15)
+AXES_COOLOFF_TIME = timedelta(minutes=CERTDESK_LOGIN_COOLOFF_MINUTES)
+# Counted per user name AND, separately, per address; either reaching the limit locks. Per user
+# stops guesses at one account spread over many addresses (a botnet); per address stops one
+# source trying a few passwords on every account (spraying). The combination ("this user from
+# this address") would stop neither. The price: anyone can lock an account for the cool-off by
+# failing on purpose, which the bounded cool-off and an administrator's unlock (README) answer.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Kept off: a success would wipe the counts of its address too, so an attacker holding any
+# account could log in with it between guesses at another and never be locked out.
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_TEMPLATE = "certificates/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+# No start-up banner on the stderr of every manage.py command; failures and lockouts are still
+# logged (WARNING), with the user name and address masked.
+AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -185,11 +218,17 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# How often the expiry scan runs (rules 7 and 9); a missed run is caught up by the next one.
+CERTDESK_EXPIRY_SCAN_SECONDS = env.int("CERTDESK_EXPIRY_SCAN_SECONDS", default=3600)
 # One static schedule, read by the single beat process.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "heartbeat": {
         "task": "certificates.tasks.heartbeat",
         "schedule": timedelta(seconds=env.int("CERTDESK_HEARTBEAT_SECONDS", default=300)),
+    },
+    "expiry-scan": {
+        "task": "certificates.tasks.expiry_scan",
+        "schedule": timedelta(seconds=CERTDESK_EXPIRY_SCAN_SECONDS),
     },
 }
 
@@ -211,8 +250,26 @@ CERTDESK_SITE_URL = env.str("CERTDESK_SITE_URL", default="http://127.0.0.1:8000"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# No inline script or style anywhere (templates keep them in static/), so none is allowed.
+# https://django-csp.readthedocs.io/en/latest/configuration.html
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+# A session ends after this long without a request; every request pushes the end back.
+CERTDESK_SESSION_IDLE_MINUTES = env.int("CERTDESK_SESSION_IDLE_MINUTES", default=30)
+SESSION_COOKIE_AGE = CERTDESK_SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
 HTTPS = env.bool("CERTDESK_HTTPS", default=PRODUCTION)
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
@@ -221,15 +278,63 @@ SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if HTTPS e
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=HTTPS)
 # Behind a TLS-terminating proxy (docker compose, a load balancer) that sets the header.
-if env.bool("CERTDESK_BEHIND_PROXY", default=False):
+CERTDESK_BEHIND_PROXY = env.bool("CERTDESK_BEHIND_PROXY", default=False)
+if CERTDESK_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The address failed logins are counted against: behind the proxy, the one the proxy saw (else
+# every user would share the proxy's address, and five typos anywhere would lock everyone out).
+AXES_CLIENT_IP_CALLABLE = "certificates.views.access.client_ip"
 SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
 
+# Who gets Django's error reports (a 500 with its traceback) by email: "Name <address>, ...".
+ADMINS = [
+    (name, address)
+    for name, address in getaddresses([env.str("CERTDESK_ADMINS", default="")])
+    if name or address
+]
+for _name, _address in ADMINS:
+    if "@" not in _address:
+        raise environ.ImproperlyConfigured(
+            f"CERTDESK_ADMINS: {_name or _address!r} has no email address; write "
+            "'Ops <ops@example.com>, Alice <alice@example.com>'."
+        )
+
+# Rule 3: no private key in a log line, an error email or an error page. The filter is on every
+# handler, so each one formats only redacted records (certificates/logfilters.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "certificates.logfilters.RedactingExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "certificates.logfilters.RedactingExceptionReporter"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "redact_private_keys": {"()": "certificates.logfilters.RedactPrivateKeys"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_private_keys"],
+        },
+        # Errors of requests (500s) to ADMINS, as Django does by default; nothing without ADMINS.
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "redact_private_keys"],
+        },
+    },
+    "root": {
+        "handlers": ["console"],
+        "level": env.str("LOG_LEVEL", default="INFO"),
+        "filters": ["redact_private_keys"],
+    },
+    "loggers": {
+        # Replaces Django's default "django" logger, whose handlers would skip the filter.
+        "django": {"handlers": ["mail_admins"]},
+        "django.server": {"handlers": ["console"], "propagate": False},
+        "django.db.backends": {"level": "WARNING"},
+    },
 }
+# The worker and beat keep these handlers (and their filter) instead of installing Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

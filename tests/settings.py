@@ -18,4 +18,7 @@ from config.settings import *  # noqa: F403
 # Argon2 is the production hasher (tested on its own); MD5 keeps user fixtures fast here.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
+# django-axes refuses Client.login(), which calls authenticate() without a request; its docs name
+# AXES_ENABLED as the switch for test runs. tests/security/ turns it back on for its own tests.
+AXES_ENABLED = False
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import itertools
+
 import pytest
 from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
 
 from certificates.models import AppendOnlyError, AuditEvent, Environment
@@ -65,3 +70,69 @@ def test_the_first_administrator_is_recorded(client: Client) -> None:
     event = AuditEvent.objects.get(action="user.first_admin_created")
     assert event.actor == User.objects.get(username="alice")
     assert event.ip == "127.0.0.1"
+
+
+def _record_several(sandbox: Environment, count: int = 4) -> list[AuditEvent]:
+    return [
+        audit_record(
+            actor=Actor.cli(), action=f"test.step{n}", environment=sandbox, details={"n": n}
+        )
+        for n in range(count)
+    ]
+
+
+def test_events_are_chained_by_their_hashes(sandbox: Environment) -> None:
+    """Each event names the previous event's hash; the command finds the chain whole."""
+    events = _record_several(sandbox)
+    for earlier, later in itertools.pairwise(events):
+        assert later.previous_hash == earlier.hash
+    out = io.StringIO()
+    call_command("verify_audit_log", stdout=out)
+    assert "The audit log holds: 4 events verified." in out.getvalue()
+
+
+def test_an_event_edited_with_raw_sql_is_reported(sandbox: Environment) -> None:
+    """Changing a row behind certdesk's back (raw SQL) breaks its hash: reported by id."""
+    events = _record_several(sandbox)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE certificates_auditevent SET actor_label = %s WHERE id = %s",
+            ["someone else", events[2].pk],
+        )
+    with pytest.raises(CommandError, match=rf"broken at event #{events[2].pk}: its content"):
+        call_command("verify_audit_log")
+
+
+def test_a_deleted_event_is_reported_at_the_next_one(sandbox: Environment) -> None:
+    """Deleting a row with raw SQL breaks the link of the event after it."""
+    events = _record_several(sandbox)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM certificates_auditevent WHERE id = %s", [events[1].pk])
+    with pytest.raises(CommandError, match=rf"broken at event #{events[2].pk}: its link"):
+        call_command("verify_audit_log")
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_keep_one_unbroken_chain(postgres: None) -> None:
+    """Four threads recording at once on PostgreSQL still leave a single valid chain."""
+    import threading
+
+    barrier = threading.Barrier(4)
+
+    def write(n: int) -> None:
+        barrier.wait()
+        try:
+            for step in range(5):
+                audit_record(actor=Actor.cli(), action=f"test.thread{n}", details={"s": step})
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    out = io.StringIO()
+    call_command("verify_audit_log", stdout=out)
+    assert "20 events verified" in out.getvalue()

@@ -80,8 +80,10 @@ def _next_action(cell: DashboardCell, can_request: bool) -> tuple[str, str]:
     sent = [r for r in cell.in_flight if r.status == SigningRequest.Status.SENT]
     if ready and can_request:
         return "Send to the TAM", reverse("send_to_tam", args=[cell.environment.slug])
-    if sent:
-        return "Upload the certificate", reverse("request_detail", args=[sent[0].pk])
+    if sent and can_request:
+        return "Upload the certificate", reverse("certificate_upload") + "?" + urlencode(
+            {"request": sent[0].pk}
+        )
     if cell.in_flight:
         return "Open the request", reverse("request_detail", args=[cell.in_flight[0].pk])
     if cell.certificate is None:
@@ -92,7 +94,7 @@ def _next_action(cell: DashboardCell, can_request: bool) -> tuple[str, str]:
         )
     if cell.status in NEEDS_ACTION and can_request:
         return "Renew", _wizard_url(cell.environment, cell.purpose, renews=cell.certificate)
-    return "View", reverse("request_detail", args=[cell.certificate.signing_request_id])
+    return "View", reverse("certificate_detail", args=[cell.certificate.pk])
 
 
 def dashboard_rows(user: object, *, now: datetime | None = None) -> list[DashboardRow]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 
 from certificates import vault
 from certificates.models import Key
@@ -10,6 +11,7 @@ from certificates.services.audit import Actor, audit_record
 from certificates.services.errors import ServiceError
 
 
+@sensitive_variables("plaintext")
 def encryption_keys_rotate(*, actor: Actor, batch_size: int = 200) -> int:
     """Re-encrypt, in batches, every key not yet under the first key; returns how many.
 

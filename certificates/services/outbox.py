@@ -1,19 +1,49 @@
-"""The outbox: an email is a row first, then a worker claims it once and sends it."""
+"""The outbox: an email is a row first, then a worker claims it once and sends it.
+
+Delivery is at-least-once, never lost, and duplicates only in one narrow case (README, "Reminders
+and the outbox"): a worker killed after the SMTP server accepted a message but before the row
+says ``sent``. The row then stays ``sending``; once that is older than the Celery hard time limit
+(no live worker can still be sending it: the limit would have killed it), the next claim or the
+expiry scan sends it again, with the same Message-ID so the copy is recognisable.
+"""
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.mail import get_connection
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from certificates import emails
-from certificates.models import Environment, OutboundEmail
+from certificates.models import Environment, OutboundEmail, Reminder
 from certificates.services.audit import Actor, audit_record
 from certificates.services.errors import ServiceError
 
 logger = logging.getLogger(__name__)
+
+# Celery's retries of one send task (tasks.send_outbound_email): 1 + 8 attempts, backing off
+# from 30 s up to 30 min between them, so one task keeps trying for about an hour and a half.
+MAX_RETRIES = 8
+RETRY_BACKOFF = 30
+RETRY_BACKOFF_MAX = 1800
+# Past this many attempts in all (four tasks' worth: the first, then three given by the expiry
+# scan after Celery's retries ran out, i.e. most of a working day), an email stays ``failed``
+# for good, visible on the outbox page, and its reminder is ``failed``.
+MAX_ATTEMPTS = 4 * (MAX_RETRIES + 1)
+
+
+def _stuck_after() -> timedelta:
+    """A ``sending`` row older than the hard time limit has no live worker behind it."""
+    return timedelta(seconds=int(settings.CELERY_TASK_TIME_LIMIT))
+
+
+def _abandoned_after() -> timedelta:
+    """A queued or failed row untouched for this long has no Celery retry coming any more."""
+    return timedelta(seconds=RETRY_BACKOFF_MAX) + _stuck_after()
 
 
 def outbound_email_queue(
@@ -65,32 +95,51 @@ def outbound_email_queue(
         attachments=attachments,
         created_by_label=actor.name,
     )
+    _send_on_commit(email.pk)
+    return email
+
+
+def _send_on_commit(email_id: int) -> None:
     from certificates.tasks import send_outbound_email
 
-    transaction.on_commit(lambda: send_outbound_email.delay(email.pk))
+    transaction.on_commit(lambda: send_outbound_email.delay(email_id))
+
+
+def outbound_email_claim(*, email_id: int) -> OutboundEmail | None:
+    """Mark the row ``sending`` for this worker, or None when it is not this worker's to send.
+
+    ``select_for_update(skip_locked=True)`` lets exactly one worker claim a queued or failed
+    row; a second finds nothing and returns. A row stuck in ``sending`` past the time limit is
+    claimable again: its worker died, and sending it again is how nothing is lost.
+    """
+    now = timezone.now()
+    claimable = Q(status__in=[OutboundEmail.Status.QUEUED, OutboundEmail.Status.FAILED]) | Q(
+        status=OutboundEmail.Status.SENDING, sending_started_at__lt=now - _stuck_after()
+    )
+    with transaction.atomic():
+        email = (
+            OutboundEmail.objects.select_for_update(skip_locked=True)
+            .filter(claimable, pk=email_id, attempts__lt=MAX_ATTEMPTS)
+            .first()
+        )
+        if email is None:
+            return None
+        email.status = OutboundEmail.Status.SENDING
+        email.attempts += 1
+        email.sending_started_at = now
+        email.save(update_fields=["status", "attempts", "sending_started_at"])
     return email
 
 
 def outbound_email_deliver(*, email_id: int) -> str:
     """Claim the row, send it outside any transaction, record the outcome; returns the status.
 
-    The claim (``select_for_update(skip_locked=True)``) lets exactly one worker send a queued or
-    failed email; a second worker finds nothing to claim and returns.
+    SMTP and network errors are raised again after the row says ``failed``, so the Celery task
+    retries with backoff; past :data:`MAX_ATTEMPTS` the email is given up and ``failed`` stays.
     """
-    with transaction.atomic():
-        email = (
-            OutboundEmail.objects.select_for_update(skip_locked=True)
-            .filter(
-                pk=email_id, status__in=[OutboundEmail.Status.QUEUED, OutboundEmail.Status.FAILED]
-            )
-            .first()
-        )
-        if email is None:
-            return "not claimed"
-        email.status = OutboundEmail.Status.SENDING
-        email.attempts += 1
-        email.sending_started_at = timezone.now()
-        email.save(update_fields=["status", "attempts", "sending_started_at"])
+    email = outbound_email_claim(email_id=email_id)
+    if email is None:
+        return "not claimed"
 
     message = emails.build_message(
         to=list(email.to),
@@ -101,11 +150,12 @@ def outbound_email_deliver(*, email_id: int) -> str:
         message_id=emails.message_id_for(email.pk),
     )
     if emails.carries_private_key(message):
-        OutboundEmail.objects.filter(pk=email.pk).update(
-            status=OutboundEmail.Status.REFUSED,
-            last_error="Refused by the outgoing guard: it carries private-key material.",
-        )
+        reason = "Refused by the outgoing guard: it carries private-key material."
         with transaction.atomic():
+            OutboundEmail.objects.filter(pk=email.pk).update(
+                status=OutboundEmail.Status.REFUSED, last_error=reason
+            )
+            _reminders_end(email.pk, Reminder.Status.FAILED, reason)
             audit_record(
                 actor=Actor.system(),
                 action="email.refused",
@@ -117,12 +167,105 @@ def outbound_email_deliver(*, email_id: int) -> str:
     try:
         get_connection().send_messages([message])
     except Exception as error:
-        OutboundEmail.objects.filter(pk=email.pk).update(
-            status=OutboundEmail.Status.FAILED, last_error=f"{type(error).__name__}: {error}"[:1000]
+        last_error = f"{type(error).__name__}: {error}"[:1000]
+        given_up = email.attempts >= MAX_ATTEMPTS
+        with transaction.atomic():
+            OutboundEmail.objects.filter(pk=email.pk).update(
+                status=OutboundEmail.Status.FAILED, last_error=last_error
+            )
+            if given_up:
+                _reminders_end(
+                    email.pk,
+                    Reminder.Status.FAILED,
+                    f"The outbox gave up after {email.attempts} attempts: {last_error}",
+                )
+        logger.warning(
+            "Sending outbox email %s failed (attempt %s): %s",
+            email.pk,
+            email.attempts,
+            type(error).__name__,
         )
-        logger.warning("Sending outbox email %s failed: %s", email.pk, type(error).__name__)
+        if given_up:
+            return OutboundEmail.Status.FAILED
         raise
-    OutboundEmail.objects.filter(pk=email.pk).update(
-        status=OutboundEmail.Status.SENT, sent_at=timezone.now(), last_error=""
-    )
+    sent_at = timezone.now()
+    with transaction.atomic():
+        OutboundEmail.objects.filter(pk=email.pk).update(
+            status=OutboundEmail.Status.SENT, sent_at=sent_at, last_error=""
+        )
+        Reminder.objects.filter(email_id=email.pk).update(
+            status=Reminder.Status.SENT, sent_at=sent_at
+        )
     return OutboundEmail.Status.SENT
+
+
+def _reminders_end(email_id: int, status: str, reason: str) -> None:
+    Reminder.objects.filter(email_id=email_id).update(status=status, reason=reason[:1000])
+
+
+def outbound_email_requeue_stale(*, now: datetime | None = None, limit: int = 1000) -> list[int]:
+    """Queue again the emails no worker is going to send by itself; returns their ids.
+
+    - ``sending`` for longer than the hard time limit: the worker died mid-send. The row goes
+      back to ``queued`` with a note; if the SMTP server had already accepted the message, the
+      recipient gets it twice, with the same Message-ID (at-least-once: nothing is lost).
+    - ``failed`` or ``queued`` and untouched for longer than Celery's longest backoff: its
+      retries ran out, or the broker lost the task. Claiming is exclusive, so a task queued
+      twice still sends once. ``failed`` rows are bounded by :data:`MAX_ATTEMPTS`.
+    """
+    now = now or timezone.now()
+    stuck = list(
+        OutboundEmail.objects.filter(
+            status=OutboundEmail.Status.SENDING,
+            sending_started_at__lt=now - _stuck_after(),
+            attempts__lt=MAX_ATTEMPTS,
+        )
+        .select_related("environment")
+        .only("pk", "kind", "subject", "environment")[:limit]
+    )
+    requeued: list[int] = []
+    with transaction.atomic():
+        for email in stuck:
+            # Compare-and-set: of two scans, only the one that changes the row queues it.
+            changed = OutboundEmail.objects.filter(
+                pk=email.pk,
+                status=OutboundEmail.Status.SENDING,
+                sending_started_at__lt=now - _stuck_after(),
+            ).update(
+                status=OutboundEmail.Status.QUEUED,
+                last_error="The worker stopped while sending; queued again. If the mail server "
+                "had accepted it, it arrives twice with the same Message-ID.",
+            )
+            if changed:
+                requeued.append(email.pk)
+                _send_on_commit(email.pk)
+                audit_record(
+                    actor=Actor.system(),
+                    action="email.requeued",
+                    target=email,
+                    environment=email.environment,
+                    details={
+                        "subject": emails.loggable_subject(email.subject),
+                        "why": "its worker stopped while sending; it may arrive twice",
+                    },
+                )
+        abandoned_rows = OutboundEmail.objects.filter(
+            Q(status=OutboundEmail.Status.FAILED, sending_started_at__lt=now - _abandoned_after())
+            | Q(
+                Q(sending_started_at__isnull=True)
+                | Q(sending_started_at__lt=now - _abandoned_after()),
+                status=OutboundEmail.Status.QUEUED,
+                created_at__lt=now - _abandoned_after(),
+            ),
+            attempts__lt=MAX_ATTEMPTS,
+        )
+        # Rows just put back from ``sending`` are queued already.
+        abandoned = abandoned_rows.exclude(pk__in=requeued).values_list("pk", flat=True)[
+            : max(limit - len(requeued), 0)
+        ]
+        for email_id in abandoned:
+            requeued.append(email_id)
+            _send_on_commit(email_id)
+    if requeued:
+        logger.info("Outbox: queued again %s email(s) no worker was sending", len(requeued))
+    return requeued

@@ -6,6 +6,7 @@ import uuid
 
 from cryptography import x509
 from django.db import IntegrityError, transaction
+from django.views.decorators.debug import sensitive_variables
 
 from certificates import crypto, vault
 from certificates.models import Certificate, Environment, Key, Purpose, SigningRequest
@@ -57,6 +58,7 @@ def _subject_fields(subject: crypto.Subject) -> dict[str, str]:
     }
 
 
+@sensitive_variables("private_key")
 def request_create(
     *,
     actor: Actor,

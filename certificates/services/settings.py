@@ -20,6 +20,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import EmailValidator
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
+from django.views.decorators.debug import sensitive_variables
 
 from certificates import crypto
 from certificates.models import CompanyProfile, Environment, Membership, Role
@@ -424,6 +425,7 @@ def membership_remove(*, actor: Actor, membership: Membership) -> None:
 # --- People -----------------------------------------------------------------------------------
 
 
+@sensitive_variables("password")
 def user_create(
     *,
     actor: Actor,

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import connection, transaction
+from django.views.decorators.debug import sensitive_variables
 
 from certificates.services.audit import Actor, audit_record
 
@@ -11,6 +12,7 @@ class FirstRunClosedError(Exception):
     """The first administrator exists already; the first-run page is gone."""
 
 
+@sensitive_variables("password")
 def first_admin_create(*, username: str, email: str, password: str, ip: str | None = None) -> User:
     """Create the one administrator of a fresh installation, and only while there is none.
 

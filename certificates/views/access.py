@@ -4,18 +4,22 @@ gets 403 with an explanation."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 from django.dispatch import receiver
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.datastructures import MultiValueDict
 from django.utils.http import urlencode
 
 from certificates.models import Environment, SigningRequest
@@ -70,6 +74,23 @@ def _remember_authentication(sender: object, request: HttpRequest | None, **kwar
         request.session[LAST_AUTH_SESSION_KEY] = timezone.now().timestamp()
 
 
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address, which failed logins are counted against (AXES_CLIENT_IP_CALLABLE).
+
+    Behind certdesk's TLS proxy (CERTDESK_BEHIND_PROXY) it is the last X-Forwarded-For entry,
+    the one the proxy itself appended; earlier entries come from the client and may be forged.
+    Anything that is not an IP address (no proxy in front after all) falls back to REMOTE_ADDR.
+    """
+    if settings.CERTDESK_BEHIND_PROXY:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").rsplit(",", 1)[-1].strip()
+        try:
+            return str(ipaddress.ip_address(forwarded))
+        except ValueError:
+            pass
+    remote: str | None = request.META.get("REMOTE_ADDR")
+    return remote
+
+
 def mark_authenticated_now(request: HttpRequest) -> None:
     request.session[LAST_AUTH_SESSION_KEY] = timezone.now().timestamp()
 
@@ -87,3 +108,13 @@ def reauthenticate(request: HttpRequest, *, back_to: str | None = None) -> HttpR
     return HttpResponseRedirect(
         reverse("reauthenticate") + "?" + urlencode({"next": back_to or request.get_full_path()})
     )
+
+
+def post_data(request: HttpRequest) -> QueryDict | None:
+    """The POST data of a POST, even an empty one (``access.post_data(request)`` would leave an
+    empty submission unbound and silently show a blank form instead of the errors)."""
+    return request.POST if request.method == "POST" else None
+
+
+def post_files(request: HttpRequest) -> MultiValueDict[str, UploadedFile] | None:
+    return request.FILES if request.method == "POST" else None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model, login
+from django.contrib.auth import authenticate, get_user_model, login, logout
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -33,11 +33,11 @@ def first_run(request: HttpRequest) -> HttpResponse:
     """Create the first administrator; the page is gone (404) once any user exists."""
     if get_user_model().objects.exists():
         raise Http404("certdesk is set up already.")
-    form = FirstAdminForm(request.POST or None)
+    form = FirstAdminForm(access.post_data(request))
     if request.method == "POST" and form.is_valid():
         try:
             user = services.first_admin_create(
-                ip=request.META.get("REMOTE_ADDR"),
+                ip=access.client_ip(request),
                 username=form.cleaned_data["username"],
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password1"],
@@ -64,10 +64,21 @@ def reauthenticate_view(request: HttpRequest) -> HttpResponse:
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         next_url = reverse("dashboard")
-    form = ReauthenticateForm(request.POST or None)
+    form = ReauthenticateForm(access.post_data(request))
     if request.method == "POST" and form.is_valid():
-        if request.user.check_password(form.cleaned_data["password"]):
+        # Through authenticate(), not check_password(): django-axes counts every wrong password
+        # here like one at /login/, so this page cannot be used to guess a user's password.
+        user = authenticate(
+            request,
+            username=request.user.get_username(),
+            password=form.cleaned_data["password"],
+        )
+        if user is not None and user.pk == request.user.pk:
             access.mark_authenticated_now(request)
             return redirect(next_url)
+        if getattr(request, "axes_locked_out", False):
+            # A session that keeps failing its own password is likely not its owner's: end it.
+            # AxesMiddleware answers with the lockout page.
+            logout(request)
         form.add_error("password", "That is not your password. Type it again.")
     return render(request, "certificates/reauthenticate.html", {"form": form, "next": next_url})

@@ -35,6 +35,7 @@ from certificates.models import CompanyProfile, Environment, Membership, Role
 from certificates.services import settings as services
 from certificates.services.audit import Actor
 from certificates.services.errors import ServiceError
+from certificates.views import access
 from certificates.views.access import superuser_required
 
 
@@ -117,7 +118,7 @@ def company(request: HttpRequest) -> HttpResponse:
     initial = {
         field: getattr(profile, field) for field in ("company_name", *services.SUBJECT_FIELDS)
     }
-    form = CompanyProfileForm(request.POST or None, initial=initial)
+    form = CompanyProfileForm(access.post_data(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             profile = services.company_profile_update(
@@ -151,7 +152,7 @@ def company(request: HttpRequest) -> HttpResponse:
 @superuser_required
 def environment_add(request: HttpRequest) -> HttpResponse:
     """A new Treezor environment, with its TAM and (optionally) its CA bundle."""
-    form = EnvironmentForm(request.POST or None, request.FILES or None)
+    form = EnvironmentForm(access.post_data(request), access.post_files(request))
     if request.method == "POST" and form.is_valid():
         try:
             environment = services.environment_create(
@@ -189,7 +190,10 @@ def environment_edit(request: HttpRequest, slug: str) -> HttpResponse:
         "signature_required": environment.signature_required,
     }
     form = EnvironmentForm(
-        request.POST or None, request.FILES or None, initial=initial, environment=environment
+        access.post_data(request),
+        access.post_files(request),
+        initial=initial,
+        environment=environment,
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -318,7 +322,7 @@ def member_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @superuser_required
 def user_add(request: HttpRequest) -> HttpResponse:
     """A new person who can log in, optionally with a first role in one environment."""
-    form = UserAddForm(request.POST or None)
+    form = UserAddForm(access.post_data(request))
     if request.method == "POST" and form.is_valid():
         environment: Environment | None = form.cleaned_data["environment"]
         try:

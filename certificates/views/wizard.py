@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 
 from certificates import crypto, services
 from certificates.forms import (
@@ -149,14 +150,16 @@ def start(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
+# A pasted "CSR" may be a private key (refused, rule 6): never shown in an error report.
+@sensitive_post_parameters("csr_text")
 def key_source(request: HttpRequest) -> HttpResponse:
     state = _state(request)
     environment = _environment(request, state)
     if environment is None or "purpose" not in state:
         return redirect("wizard_start")
     form = KeySourceForm(
-        request.POST or None,
-        request.FILES or None,
+        access.post_data(request),
+        access.post_files(request),
         initial={"key_source": state.get("key_source", KeySourceForm.GENERATE)},
     )
     if request.method == "POST" and form.is_valid():

@@ -230,13 +230,18 @@ def test_list_json_is_a_list_of_objects_and_keeps_the_exit_status(ca: LocalCA) -
     assert datetime.fromisoformat(row["not_after"]).tzinfo is not None
 
 
-def test_list_reads_everything_in_one_query(ca: LocalCA, django_assert_num_queries) -> None:
-    """Statuses come from certificates_with_status(): one query whatever the number of rows."""
+def test_list_reads_everything_in_two_queries(ca: LocalCA, django_assert_num_queries) -> None:
+    """Statuses come from certificates_with_status(): the latest valid expiry per environment
+    and purpose, then the rows; two queries whatever the number of rows."""
     for environment in ("sandbox", "production"):
         upload(ca, make_request(environment=environment))
     upload(ca, make_request(), days=20)
 
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):
+        list_status()
+    upload(ca, make_request(environment="production"), days=40)
+    upload(ca, make_request(purpose="signature"), days=50)
+    with django_assert_num_queries(2):
         list_status()
 
 

@@ -66,6 +66,9 @@ def test_cells_follow_a_request_from_empty_to_sent_to_certificate(
     page = client.get("/")
     assert "Sent to the TAM 3\xa0days ago" in page.content.decode()
     assert cells(page)[("sandbox", "mtls")].action_label == "Upload the certificate"
+    assert (
+        cells(page)[("sandbox", "mtls")].action_url == f"/certificates/upload/?request={request.pk}"
+    )
 
     services.certificate_upload(actor=CLI, data=issue(request, days=100))
     cell = cells(client.get("/"))[("sandbox", "mtls")]

@@ -90,3 +90,11 @@ def test_admin_site_is_for_superusers_only(client: Client, admin_user: User) -> 
     assert client.get("/admin/").status_code == 302
     client.force_login(admin_user)
     assert client.get("/admin/").status_code == 200
+
+
+def test_an_empty_submission_shows_what_is_missing(client: Client) -> None:
+    """Submitting the form with nothing filled in names each required field."""
+    response = client.post("/setup/", {})
+    assert response.status_code == 200
+    assert set(response.context["form"].errors) >= {"username", "email", "password1"}
+    assert not User.objects.exists()

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 
 from certificates import crypto, services
 from certificates.models import SigningRequest
@@ -30,6 +31,7 @@ from ._common import (
 PASSPHRASE_VARIABLE = "CERTDESK_PKCS12_PASSPHRASE"  # noqa: S105 - a name, not a secret
 
 
+@sensitive_variables("first", "second")
 def _prompt_passphrase() -> str:
     try:
         first = getpass.getpass("Passphrase for the .p12 file: ")
@@ -75,6 +77,7 @@ class Command(CertdeskCommand):
             help="Write a PKCS#12 (.p12) file with the key, the certificate and its chain.",
         )
 
+    @sensitive_variables("passphrase", "export")
     def run(self, options: dict[str, Any]) -> None:
         request = signing_request_from(options["request_id"])
         directory = output_directory(options["out"])

@@ -1,0 +1,317 @@
+"""Treezor's signed certificates: upload, the certificate's page, downloads, revocation."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_GET, require_POST
+
+from certificates import crypto, selectors, services
+from certificates.forms import (
+    CertificateUploadForm,
+    CompromiseForm,
+    Pkcs12Form,
+    RevocationConfirmedForm,
+    RevokeForm,
+)
+from certificates.models import Certificate, Environment, Revocation
+from certificates.permissions import Action, environments_for, require, user_can
+from certificates.services import Actor, ServiceError
+from certificates.services.keys import KeyFormat, company_name
+from certificates.services.revocations import (
+    key_destroy,
+    revocation_confirm,
+    revocation_report_compromise,
+    revocation_request,
+)
+from certificates.views import access
+
+# Treezor's API hosts, for the "How to use" panel when an environment names none.
+EXAMPLE_HOSTS = {
+    "sandbox": "<your-company-name>.sandbox.treezor.co",
+    "production": "<your-company-name>.api.treezor.com",
+}
+
+
+def certificate_for(request: HttpRequest, pk: int, action: Action = Action.VIEW) -> Certificate:
+    """A certificate the user may see (404 otherwise), with its status annotations."""
+    certificate = selectors.certificates_with_status().filter(pk=pk).first()
+    if certificate is None or not user_can(
+        request.user, Action.VIEW, certificate.signing_request.environment
+    ):
+        raise Http404("No such certificate.")
+    require(request.user, action, certificate.signing_request.environment)
+    return certificate
+
+
+def _revocation(certificate: Certificate) -> Revocation | None:
+    return Revocation.objects.filter(certificate=certificate).first()
+
+
+@never_cache
+# A pasted "certificate" may be a private key (refused, rule 6): never shown in an error report.
+@sensitive_post_parameters("certificate_text")
+def upload(request: HttpRequest) -> HttpResponse:
+    """Upload Treezor's certificate; it is matched to its request by public key (rule 5)."""
+    environments = list(environments_for(request.user, Action.REQUEST))
+    if not environments:
+        raise Http404("You may not upload certificates in any environment.")
+    for_request = None
+    if request.GET.get("request", "").isdigit():
+        for_request = access.signing_request_for(
+            request, int(request.GET["request"]), Action.REQUEST
+        )
+    initial = (
+        {"environment": for_request.environment.slug, "purpose": for_request.purpose}
+        if for_request is not None
+        else {}
+    )
+    form = CertificateUploadForm(
+        access.post_data(request),
+        access.post_files(request),
+        initial=initial,
+        environments=environments,
+    )
+    if request.method == "POST" and form.is_valid():
+        chosen = {e.slug: e for e in environments}
+        try:
+            result = services.certificate_upload(
+                actor=Actor.from_request(request),
+                data=form.cleaned_data["data"],
+                environment=chosen.get(form.cleaned_data["environment"]),
+                purpose=form.cleaned_data["purpose"] or None,
+            )
+        except ServiceError as error:
+            form.add_error("certificate_file", error.message)
+        else:
+            certificate = result.certificate
+            messages.success(
+                request,
+                f"The certificate fulfils request #{certificate.signing_request_id} "
+                f"({certificate.signing_request.environment.name} "
+                f"{certificate.signing_request.get_purpose_display()}).",
+            )
+            for warning in result.warnings:
+                messages.warning(request, warning)
+            return redirect("certificate_detail", pk=certificate.pk)
+    return render(
+        request,
+        "certificates/certificate_upload.html",
+        {"form": form, "for_request": for_request},
+    )
+
+
+@require_GET
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    certificate = certificate_for(request, pk)
+    signing_request = certificate.signing_request
+    environment: Environment = signing_request.environment
+    now = timezone.now()
+    company = company_name()
+    purpose = signing_request.purpose
+    chain = (
+        crypto.parse_certificates(certificate.chain_pem.encode("ascii"))
+        if certificate.chain_pem.strip()
+        else []
+    )
+    leaf = crypto.parse_certificates(certificate.pem.encode("ascii"))[0]
+    revocation = _revocation(certificate)
+    key = signing_request.key
+    can_custody = user_can(request.user, Action.CUSTODY, environment)
+    return render(
+        request,
+        "certificates/certificate_detail.html",
+        {
+            "certificate": certificate,
+            "signing_request": signing_request,
+            "environment": environment,
+            "status": selectors.status_of(certificate, now=now),
+            "days_left": (certificate.not_after - now).days,
+            "openssl_dates": crypto.openssl_dates(leaf),
+            "fingerprint": crypto.format_fingerprint(certificate.fingerprint),
+            "chain": [crypto.describe_name(c.subject) for c in chain],
+            "renewals": certificate.renewals.select_related("environment").order_by("-created_at"),
+            "revocation": revocation,
+            "can_request": user_can(request.user, Action.REQUEST, environment),
+            "can_custody": can_custody,
+            "key_available": key.has_private_key and key.compromised_at is None,
+            "key_destroyable": key.has_private_key
+            and (key.compromised_at is not None or revocation is not None),
+            "cert_filename": crypto.treezor_filename(company, "cert", purpose),
+            "chain_filename": crypto.treezor_filename(company, "chain", purpose),
+            "key_filename": crypto.treezor_filename(company, "privatekey", purpose),
+            "api_host": environment.api_host or EXAMPLE_HOSTS.get(environment.slug, "<api-host>"),
+            "pkcs12_form": Pkcs12Form(),
+            "confirm_form": RevocationConfirmedForm(initial={"confirmed_on": timezone.localdate()}),
+            "renew_url": reverse("wizard_start") + "?" + urlencode({"renews": certificate.pk}),
+        },
+    )
+
+
+@require_GET
+def download_pem(request: HttpRequest, pk: int) -> HttpResponse:
+    certificate = certificate_for(request, pk)
+    filename = crypto.treezor_filename(company_name(), "cert", certificate.signing_request.purpose)
+    return _file(certificate.pem.encode("ascii"), filename, "application/x-pem-file")
+
+
+@require_GET
+def download_chain(request: HttpRequest, pk: int) -> HttpResponse:
+    """The certificate followed by its chain, as servers and curl expect a full chain."""
+    certificate = certificate_for(request, pk)
+    filename = crypto.treezor_filename(company_name(), "chain", certificate.signing_request.purpose)
+    return _file(
+        (certificate.pem.rstrip() + "\n" + certificate.chain_pem).encode("ascii"),
+        filename,
+        "application/x-pem-file",
+    )
+
+
+def _file(content: bytes, filename: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_POST
+@never_cache
+@sensitive_post_parameters("passphrase")
+@sensitive_variables("export", "passphrase")
+def download_key(request: HttpRequest, pk: int) -> HttpResponse:
+    """The key as PKCS#1 PEM or a PKCS#12 bundle: custodians, fresh password, recorded."""
+    certificate = certificate_for(request, pk, Action.CUSTODY)
+    back = reverse("certificate_detail", args=[pk])
+    if not access.authenticated_recently(request):
+        return access.reauthenticate(request, back_to=back)
+    key_format: KeyFormat = "pkcs12" if request.POST.get("format") == "pkcs12" else "pem"
+    passphrase = None
+    if key_format == "pkcs12":
+        form = Pkcs12Form(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Type a passphrase for the PKCS#12 bundle.")
+            return redirect(back)
+        passphrase = form.cleaned_data["passphrase"]
+    try:
+        export = services.key_export(
+            actor=Actor.from_request(request),
+            signing_request=certificate.signing_request,
+            key_format=key_format,
+            passphrase=passphrase,
+        )
+    except ServiceError as error:
+        messages.error(request, error.message)
+        return redirect(back)
+    response = _file(export.content, export.filename, export.content_type)
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
+@never_cache
+def report_compromise(request: HttpRequest, pk: int) -> HttpResponse:
+    certificate = certificate_for(request, pk, Action.CUSTODY)
+    form = CompromiseForm(
+        access.post_data(request), initial={"suspected_since": timezone.localdate()}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            revocation_report_compromise(
+                actor=Actor.from_request(request),
+                certificate=certificate,
+                suspected_since=form.cleaned_data["suspected_since"],
+                note=form.cleaned_data["note"],
+            )
+        except ServiceError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            environment = certificate.signing_request.environment
+            if environment.tam_emails:
+                messages.warning(
+                    request,
+                    "The key is marked compromised and the TAM ("
+                    + ", ".join(environment.tam_emails)
+                    + ") is being emailed an urgent revocation request now. Start a replacement.",
+                )
+            else:
+                messages.error(
+                    request,
+                    f"The key is marked compromised, but {environment.name} has no TAM address: "
+                    "contact Treezor yourself now to revoke the certificate.",
+                )
+            return redirect("certificate_detail", pk=certificate.pk)
+    return render(
+        request,
+        "certificates/certificate_compromise.html",
+        {"certificate": certificate, "form": form},
+    )
+
+
+@never_cache
+def revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    certificate = certificate_for(request, pk, Action.CUSTODY)
+    form = RevokeForm(access.post_data(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            revocation_request(
+                actor=Actor.from_request(request),
+                certificate=certificate,
+                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["note"],
+            )
+        except ServiceError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, "The revocation request is on its way to the TAM.")
+            return redirect("certificate_detail", pk=certificate.pk)
+    return render(
+        request, "certificates/certificate_revoke.html", {"certificate": certificate, "form": form}
+    )
+
+
+@require_POST
+def revocation_confirmed(request: HttpRequest, pk: int) -> HttpResponse:
+    certificate = certificate_for(request, pk, Action.CUSTODY)
+    revocation = _revocation(certificate)
+    if revocation is None:
+        messages.error(request, "No revocation was requested for this certificate.")
+        return redirect("certificate_detail", pk=pk)
+    form = RevocationConfirmedForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Enter the date Treezor confirmed, as YYYY-MM-DD.")
+        return redirect("certificate_detail", pk=pk)
+    try:
+        revocation_confirm(
+            actor=Actor.from_request(request),
+            revocation=revocation,
+            confirmed_on=form.cleaned_data["confirmed_on"],
+        )
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Recorded: Treezor revoked the certificate.")
+    return redirect("certificate_detail", pk=pk)
+
+
+@never_cache
+def destroy_key(request: HttpRequest, pk: int) -> HttpResponse:
+    """Erase a compromised or revoked key's private half, after one explicit confirmation."""
+    certificate = certificate_for(request, pk, Action.CUSTODY)
+    if request.method == "POST":
+        if request.POST.get("confirm") != "destroy":
+            messages.error(request, "Tick the box to confirm the destruction.")
+        else:
+            try:
+                key_destroy(actor=Actor.from_request(request), key=certificate.signing_request.key)
+            except ServiceError as error:
+                messages.error(request, error.message)
+            else:
+                messages.success(request, "The private key material is destroyed.")
+                return redirect("certificate_detail", pk=pk)
+    return render(
+        request, "certificates/certificate_destroy_key.html", {"certificate": certificate}
+    )

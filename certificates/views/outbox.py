@@ -1,0 +1,102 @@
+"""The outbox page: every email certdesk sent or tried to send, for administrators.
+
+Superusers only (403 for everyone else; the login middleware sends anonymous visitors to the
+login page first). It lists when, to whom, what kind, the subject, status, attempts and the last
+error, newest first, 50 a page, filterable by status and kind. Bodies and attachments are never
+loaded, let alone shown: a refused email is refused because its content carried key material.
+
+Included by the project as ``path("outbox/", include("certificates.views.outbox"))``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from certificates import crypto, emails
+from certificates.models import OutboundEmail
+from certificates.views.access import superuser_required
+
+PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    pk: int
+    created_at: datetime
+    sent_at: datetime | None
+    to: list[str]
+    kind: str
+    subject: str
+    status: str
+    status_label: str
+    attempts: int
+    error: str
+    environment: str
+
+
+def _withheld(text: str) -> str:
+    """Subjects and errors are shown, unless they are themselves the leak."""
+    if crypto.contains_private_key_material(text.encode("utf-8", "replace")):
+        return "(withheld: it carries private-key material)"
+    return text
+
+
+def _row(email: OutboundEmail) -> OutboxRow:
+    return OutboxRow(
+        pk=email.pk,
+        created_at=email.created_at,
+        sent_at=email.sent_at,
+        to=[str(address) for address in email.to],
+        kind=email.get_kind_display(),
+        subject=emails.loggable_subject(email.subject),
+        status=email.status,
+        status_label=email.get_status_display(),
+        attempts=email.attempts,
+        error=_withheld(email.last_error),
+        environment=email.environment.name if email.environment is not None else "",
+    )
+
+
+@superuser_required
+@require_GET
+@never_cache
+def outbox_list(request: HttpRequest) -> HttpResponse:
+    """Newest first, 50 a page; ``?status=`` and ``?kind=`` filter (unknown values are ignored)."""
+    status = request.GET.get("status", "")
+    kind = request.GET.get("kind", "")
+    status = status if status in OutboundEmail.Status.values else ""
+    kind = kind if kind in OutboundEmail.Kind.values else ""
+    rows = (
+        OutboundEmail.objects.select_related("environment")
+        .defer("body_text", "body_html", "attachments")
+        .order_by("-created_at", "-pk")
+    )
+    if status:
+        rows = rows.filter(status=status)
+    if kind:
+        rows = rows.filter(kind=kind)
+    page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "certificates/outbox.html",
+        {
+            "page": page,
+            "rows": [_row(email) for email in page.object_list],
+            "status": status,
+            "kind": kind,
+            "statuses": OutboundEmail.Status.choices,
+            "kinds": OutboundEmail.Kind.choices,
+            "filtered": bool(status or kind),
+        },
+    )
+
+
+urlpatterns = [path("", outbox_list, name="outbox")]

@@ -1,0 +1,91 @@
+"""``manage.py send_reminders``, the beat entry and the Celery task that run the same scan."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.core import mail
+from django.core.management import call_command
+from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks
+
+from certificates.models import AuditEvent, Environment, OutboundEmail, Reminder
+from tests.reminders.conftest import DAY, NOW, OWNERS, TAM, make_certificate
+
+pytestmark = pytest.mark.django_db
+
+
+def _run(*args: str) -> str:
+    out = io.StringIO()
+    call_command("send_reminders", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_a_dry_run_lists_what_would_be_sent_and_writes_nothing(
+    owned_sandbox: Environment, frozen: time_machine.Traveller
+) -> None:
+    """--dry-run prints each email it would send, to whom, and what it would skip; afterwards
+    there is no reminder row, no outbox email, no audit event and no mail."""
+    certificate = make_certificate(owned_sandbox, not_after=NOW + 5 * DAY)
+    audit_before = AuditEvent.objects.count()
+    output = _run("--dry-run")
+    label = f"Sandbox mTLS acme.com (certificate #{certificate.pk}, serial {certificate.serial})"
+    assert f"would send: TAM renewal (30 days), {label} -> {TAM}" in output
+    assert f"would send: owner reminder (7 days), {label} -> {', '.join(OWNERS)}" in output
+    assert "'Treezor Sandbox mTLS certificate expires in 5 days'" in output
+    assert f"would skip: owner reminder (14 days), {label}" in output
+    assert "2 email(s) would be sent; nothing was written." in output
+    assert not Reminder.objects.exists()
+    assert not OutboundEmail.objects.exists()
+    assert AuditEvent.objects.count() == audit_before
+    assert mail.outbox == []
+
+
+def test_the_command_sends_what_is_due_and_says_so(
+    owned_sandbox: Environment,
+    frozen: time_machine.Traveller,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    """Without --dry-run it runs the scan: it prints what it queued, and a second run nothing."""
+    make_certificate(owned_sandbox, not_after=NOW + 5 * DAY)
+    with django_capture_on_commit_callbacks(execute=True):
+        output = _run()
+    assert "queued: TAM renewal (30 days)" in output
+    assert "queued: owner reminder (7 days)" in output
+    assert "2 email(s) queued, 2 reminder(s) skipped" in output
+    assert len(mail.outbox) == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        again = _run()
+    assert "0 email(s) queued" in again
+    assert len(mail.outbox) == 2
+
+
+def test_beat_runs_the_expiry_scan_every_hour_by_default() -> None:
+    """The static schedule has the scan beside the heartbeat, every CERTDESK_EXPIRY_SCAN_SECONDS
+    (3600 by default), under the task name the worker registers."""
+    from certificates import tasks
+
+    entry = settings.CELERY_BEAT_SCHEDULE["expiry-scan"]
+    assert entry["task"] == tasks.expiry_scan.name == "certificates.tasks.expiry_scan"
+    assert entry["schedule"] == timedelta(seconds=settings.CERTDESK_EXPIRY_SCAN_SECONDS)
+    assert settings.CERTDESK_EXPIRY_SCAN_SECONDS == 3600
+    assert "heartbeat" in settings.CELERY_BEAT_SCHEDULE
+
+
+def test_the_task_runs_the_scan(
+    owned_sandbox: Environment,
+    frozen: time_machine.Traveller,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    """The beat task is a thin wrapper: it scans and returns a JSON-friendly summary."""
+    from certificates import tasks
+
+    make_certificate(owned_sandbox, not_after=NOW + 30 * DAY)
+    with django_capture_on_commit_callbacks(execute=True):
+        summary = tasks.expiry_scan.delay().get()
+    assert summary["queued"] == 2
+    assert summary["candidates"] == 1
+    assert len(mail.outbox) == 2

@@ -1,0 +1,71 @@
+"""Two scans at the same moment, on PostgreSQL: the unique constraints and the row claim make
+one email per reminder, whichever scan wins."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import time_machine
+from django.core import mail
+from django.db import connection
+
+from certificates.models import OutboundEmail, Reminder
+from certificates.selectors.reminders import DueReminder
+from certificates.services import reminders
+from certificates.services.reminders import ScanReport, expiry_scan
+from tests.conftest import migrated_environment
+from tests.reminders.conftest import DAY, NOW, add_owners, make_certificate
+
+pytestmark = [pytest.mark.postgres]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_scans_at_once_on_postgresql_send_each_email_once(
+    postgres: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two threads, released together by a barrier, scan the same 20 due certificates; a second
+    barrier holds both until each has planned the same rows, so both inserts race (and then
+    both claim loops). 40 emails in all (TAM and 7-day reminder each), not 80."""
+    sandbox = migrated_environment("Sandbox")
+    add_owners(sandbox)
+    for number in range(20):
+        make_certificate(sandbox, not_after=NOW + 7 * DAY, common_name=f"host{number}.acme.com")
+    barrier = threading.Barrier(2)
+    planned = threading.Barrier(2)
+    insert = reminders.reminders_insert
+
+    def insert_together(rows: list[DueReminder]) -> None:
+        planned.wait(timeout=30)  # both scans saw no reminder yet and plan the same rows
+        insert(rows)
+
+    monkeypatch.setattr(reminders, "reminders_insert", insert_together)
+    reports: list[ScanReport] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            barrier.wait(timeout=30)
+            reports.append(expiry_scan())
+        except BaseException as error:  # surfaced by the assertions below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    with time_machine.travel(NOW, tick=False):
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+
+    assert errors == []
+    assert len(reports) == 2
+    assert sum(report.count("queued") for report in reports) == 40
+    assert len(mail.outbox) == 40
+    assert OutboundEmail.objects.count() == 40
+    assert OutboundEmail.objects.filter(status="sent").count() == 40
+    assert Reminder.objects.filter(status="sent").count() == 40
+    # 30 and 14 superseded by 7 for each certificate, recorded once, by one scan or the other.
+    assert Reminder.objects.filter(status="skipped").count() == 40
+    assert sum(report.count("skipped") for report in reports) == 40
