@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import UsernameField
+from django.core.files.uploadedfile import UploadedFile
 
 
 class AccessibleForm(forms.Form):
@@ -26,6 +27,38 @@ class AccessibleForm(forms.Form):
                 described.append(f"{bound.auto_id}_helptext")
             attrs["aria-describedby"] = " ".join(described)
             attrs["aria-invalid"] = "true"
+
+
+def upload_size_problem(upload: UploadedFile, what: str) -> str | None:
+    """Refuse an upload above CERTDESK_UPLOAD_MAX_BYTES by its size alone, before parsing."""
+    limit: int = settings.CERTDESK_UPLOAD_MAX_BYTES
+    size = upload.size or 0
+    if size <= limit:
+        return None
+    return f"The file is {size:,} bytes; {what} and the limit is {limit:,}."
+
+
+def read_upload_or_text(
+    form: forms.Form,
+    cleaned: dict[str, Any],
+    *,
+    file_field: str,
+    text_field: str,
+    missing: str,
+    what: str,
+) -> bytes | None:
+    """The bytes of the uploaded file or else of the pasted text; None after adding an error."""
+    upload: UploadedFile | None = cleaned.get(file_field)
+    text = (cleaned.get(text_field) or "").strip()
+    if upload is None and not text:
+        form.add_error(file_field, missing)
+        return None
+    if upload is not None:
+        if (problem := upload_size_problem(upload, what)) is not None:
+            form.add_error(file_field, problem)
+            return None
+        return b"".join(upload.chunks())
+    return text.encode()
 
 
 class FirstAdminForm(AccessibleForm):
@@ -165,18 +198,16 @@ class KeySourceForm(AccessibleForm):
         cleaned = super().clean() or {}
         if cleaned.get("key_source") != self.UPLOAD:
             return cleaned
-        upload = cleaned.get("csr_file")
-        text = (cleaned.get("csr_text") or "").strip()
-        if upload is None and not text:
-            self.add_error("csr_file", "Choose your CSR file, or paste the CSR below.")
-        elif upload is not None and upload.size > settings.CERTDESK_UPLOAD_MAX_BYTES:
-            self.add_error(
-                "csr_file",
-                f"The file is {upload.size:,} bytes; a CSR is a few kilobytes and the limit is "
-                f"{settings.CERTDESK_UPLOAD_MAX_BYTES:,}.",
-            )
-        else:
-            cleaned["csr_data"] = upload.read() if upload is not None else text.encode()
+        data = read_upload_or_text(
+            self,
+            cleaned,
+            file_field="csr_file",
+            text_field="csr_text",
+            missing="Choose your CSR file, or paste the CSR below.",
+            what="a CSR is a few kilobytes",
+        )
+        if data is not None:
+            cleaned["csr_data"] = data
         return cleaned
 
 
@@ -281,18 +312,16 @@ class CertificateUploadForm(AccessibleForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        upload = cleaned.get("certificate_file")
-        text = (cleaned.get("certificate_text") or "").strip()
-        if upload is None and not text:
-            self.add_error("certificate_file", "Choose the certificate file, or paste it below.")
-        elif upload is not None and upload.size > settings.CERTDESK_UPLOAD_MAX_BYTES:
-            self.add_error(
-                "certificate_file",
-                f"The file is {upload.size:,} bytes; a certificate with its chain is a few "
-                f"kilobytes and the limit is {settings.CERTDESK_UPLOAD_MAX_BYTES:,}.",
-            )
-        else:
-            cleaned["data"] = upload.read() if upload is not None else text.encode()
+        data = read_upload_or_text(
+            self,
+            cleaned,
+            file_field="certificate_file",
+            text_field="certificate_text",
+            missing="Choose the certificate file, or paste it below.",
+            what="a certificate with its chain is a few kilobytes",
+        )
+        if data is not None:
+            cleaned["data"] = data
         return cleaned
 
 

@@ -19,12 +19,10 @@ from django.http import QueryDict
 from django.utils.html import format_html_join
 
 from certificates import crypto
+from certificates.forms import upload_size_problem
 from certificates.models import Environment, Role
 from certificates.services import settings as settings_services
 from certificates.services.errors import ServiceError
-
-# Checked on ``UploadedFile.size`` before a byte is read: a CA bundle is a few kilobytes.
-MAX_BUNDLE_BYTES = 1024 * 1024
 
 ROLE_EXPLANATIONS: dict[str, str] = {
     Role.VIEWER: "sees certificates and downloads CSRs and certificates.",
@@ -232,11 +230,12 @@ class EnvironmentForm(forms.Form):
 
     def clean_ca_bundle_file(self) -> UploadedFile | None:
         upload: UploadedFile | None = self.cleaned_data.get("ca_bundle_file")
-        if upload is not None and (upload.size or 0) > MAX_BUNDLE_BYTES:
-            raise forms.ValidationError(
-                f"This file is {(upload.size or 0) // 1024} KB; a CA bundle is a few kilobytes "
-                "(the limit is 1 MB). Check that you chose Treezor's CA certificates."
+        if upload is not None and (
+            problem := upload_size_problem(
+                upload, "a CA bundle is a few kilobytes (check it is Treezor's CA certificates)"
             )
+        ):
+            raise forms.ValidationError(problem)
         return upload
 
     def clean(self) -> dict[str, Any]:

@@ -59,6 +59,45 @@ def _subject_fields(subject: crypto.Subject) -> dict[str, str]:
 
 
 @sensitive_variables("private_key")
+def _store(
+    *,
+    actor: Actor,
+    action: str,
+    key: Key,
+    environment: Environment,
+    purpose: str,
+    csr_pem: str,
+    subject: crypto.Subject,
+    renews: Certificate | None,
+    creation_token: uuid.UUID | None,
+) -> SigningRequest:
+    """The ready request for a stored key, and its audit event (inside the caller's atomic)."""
+    request = SigningRequest.objects.create(
+        environment=environment,
+        purpose=purpose,
+        key=key,
+        csr_pem=csr_pem,
+        status=SigningRequest.Status.READY,
+        renews=renews,
+        created_by=actor.user,
+        creation_token=creation_token,
+        **_subject_fields(subject),
+    )
+    audit_record(
+        actor=actor,
+        action=action,
+        target=request,
+        environment=environment,
+        details={
+            "purpose": purpose,
+            "key_source": key.source,
+            "key_fingerprint": key.fingerprint,
+            "renews": renews.pk if renews is not None else None,
+        },
+    )
+    return request
+
+
 def request_create(
     *,
     actor: Actor,
@@ -97,28 +136,16 @@ def request_create(
                 encryption_key_id=key_id,
                 created_by=actor.user,
             )
-            request = SigningRequest.objects.create(
-                environment=environment,
-                purpose=purpose,
-                key=key,
-                csr_pem=csr_pem,
-                status=SigningRequest.Status.READY,
-                renews=renews,
-                created_by=actor.user,
-                creation_token=creation_token,
-                **_subject_fields(subject),
-            )
-            audit_record(
+            request = _store(
                 actor=actor,
                 action="request.created",
-                target=request,
+                key=key,
                 environment=environment,
-                details={
-                    "purpose": purpose,
-                    "key_source": Key.Source.GENERATED,
-                    "key_fingerprint": fingerprint,
-                    "renews": renews.pk if renews is not None else None,
-                },
+                purpose=purpose,
+                csr_pem=csr_pem,
+                subject=subject,
+                renews=renews,
+                creation_token=creation_token,
             )
     except IntegrityError:
         # The same form submitted twice at once: the token lets one through; the other's new
@@ -184,28 +211,16 @@ def request_import(
             key = Key.objects.create(
                 fingerprint=fingerprint, source=Key.Source.IMPORTED, created_by=actor.user
             )
-            request = SigningRequest.objects.create(
-                environment=environment,
-                purpose=purpose,
-                key=key,
-                csr_pem=crypto.csr_to_pem(csr).decode("ascii"),
-                status=SigningRequest.Status.READY,
-                renews=renews,
-                created_by=actor.user,
-                creation_token=creation_token,
-                **_subject_fields(subject),
-            )
-            audit_record(
+            request = _store(
                 actor=actor,
                 action="request.imported",
-                target=request,
+                key=key,
                 environment=environment,
-                details={
-                    "purpose": purpose,
-                    "key_source": Key.Source.IMPORTED,
-                    "key_fingerprint": fingerprint,
-                    "renews": renews.pk if renews is not None else None,
-                },
+                purpose=purpose,
+                csr_pem=crypto.csr_to_pem(csr).decode("ascii"),
+                subject=subject,
+                renews=renews,
+                creation_token=creation_token,
             )
     except IntegrityError:
         # Two imports of one CSR at once: the unique fingerprint lets only one through.

@@ -479,14 +479,14 @@ def test_a_leaf_certificate_is_not_a_ca_bundle(
 
 
 def test_too_large_ca_bundle_upload_is_refused(admin_client: Client, sandbox: Environment) -> None:
-    """A file over 1 MB is refused with its size, before certdesk reads it."""
+    """A file over the upload limit (1 MB by default) is refused with its size, unread."""
     upload = SimpleUploadedFile("huge.pem", b"-" * (1024 * 1024 + 1))
     response = admin_client.post(
         reverse("settings_environment_edit", kwargs={"slug": "sandbox"}),
         environment_data(sandbox) | {"ca_bundle_file": upload},
     )
     [error] = field_errors(response, "ca_bundle_file")
-    assert "the limit is 1 MB" in error
+    assert "the limit is 1,000,000" in error
     sandbox.refresh_from_db()
     assert sandbox.ca_bundle == ""
 
