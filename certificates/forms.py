@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import UsernameField
 from django.core.files.uploadedfile import UploadedFile
+from django.http import QueryDict
 
 
 class AccessibleForm(forms.Form):
@@ -38,6 +39,19 @@ def upload_size_problem(upload: UploadedFile, what: str) -> str | None:
     return f"The file is {size:,} bytes; {what} and the limit is {limit:,}."
 
 
+def forget_pasted_key(form: forms.Form, field: str) -> None:
+    """Rule 6: a private key pasted into a text area is never shown back on the refusal page
+    (it would sit in the browser's history and caches); the field comes back empty."""
+    from certificates import crypto
+
+    name = form.add_prefix(field)
+    value = form.data.get(name) or ""
+    if crypto.contains_private_key_material(str(value).encode("utf-8", "replace")):
+        data = form.data.copy() if isinstance(form.data, QueryDict) else {**form.data}
+        data[name] = ""
+        form.data = data
+
+
 def read_upload_or_text(
     form: forms.Form,
     cleaned: dict[str, Any],
@@ -50,6 +64,7 @@ def read_upload_or_text(
     """The bytes of the uploaded file or else of the pasted text; None after adding an error."""
     upload: UploadedFile | None = cleaned.get(file_field)
     text = (cleaned.get(text_field) or "").strip()
+    forget_pasted_key(form, text_field)
     if upload is None and not text:
         form.add_error(file_field, missing)
         return None
@@ -58,7 +73,14 @@ def read_upload_or_text(
             form.add_error(file_field, problem)
             return None
         return b"".join(upload.chunks())
-    return text.encode()
+    data = text.encode()
+    limit: int = settings.CERTDESK_UPLOAD_MAX_BYTES
+    if len(data) > limit:
+        form.add_error(
+            text_field, f"The text is {len(data):,} bytes; {what} and the limit is {limit:,}."
+        )
+        return None
+    return data
 
 
 class FirstAdminForm(AccessibleForm):

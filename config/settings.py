@@ -36,6 +36,10 @@ VAR_DIR = Path(env.str("CERTDESK_VAR_DIR", default=str(BASE_DIR / "var")))
 # Off by default even on a laptop: a debug page could show request data of key views.
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="" if PRODUCTION else DEVELOPMENT_SECRET_KEY)
+# Former keys, still accepted (never used to sign) while SECRET_KEY is rotated: sessions stay
+# valid until the fallback is removed (README, Operations).
+# https://docs.djangoproject.com/en/5.2/ref/settings/#secret-key-fallbacks
+SECRET_KEY_FALLBACKS: list[str] = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"]
 )
@@ -245,6 +249,9 @@ CERTDESK_REMINDER_DAYS = sorted(
 CERTDESK_UPLOAD_MAX_BYTES = env.int("CERTDESK_UPLOAD_MAX_BYTES", default=1_000_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = CERTDESK_UPLOAD_MAX_BYTES * 2 + 100_000
 CERTDESK_SITE_URL = env.str("CERTDESK_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Every certdesk command must name its user (--user USERNAME, whose roles then apply); off: a
+# command without --user acts as the server operator, who holds the encryption keys anyway.
+CERTDESK_CLI_REQUIRE_USER = env.bool("CERTDESK_CLI_REQUIRE_USER", default=False)
 
 # Security headers and cookies; the secure-only ones follow HTTPS, on in production.
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -58,7 +58,6 @@ def _subject_fields(subject: crypto.Subject) -> dict[str, str]:
     }
 
 
-@sensitive_variables("private_key")
 def _store(
     *,
     actor: Actor,
@@ -98,6 +97,7 @@ def _store(
     return request
 
 
+@sensitive_variables("private_key")
 def request_create(
     *,
     actor: Actor,

@@ -63,7 +63,8 @@ def upload(request: HttpRequest) -> HttpResponse:
     if not environments:
         raise Http404("You may not upload certificates in any environment.")
     for_request = None
-    if request.GET.get("request", "").isdigit():
+    # isdecimal, not isdigit: "²" is a digit that int() refuses.
+    if request.GET.get("request", "").isdecimal():
         for_request = access.signing_request_for(
             request, int(request.GET["request"]), Action.REQUEST
         )

@@ -236,7 +236,7 @@ def members(request: HttpRequest, slug: str) -> HttpResponse:
         if "membership" in request.POST:
             pk = request.POST.get("membership", "")
             membership = get_object_or_404(
-                Membership, pk=int(pk) if pk.isdigit() else 0, environment=environment
+                Membership, pk=int(pk) if pk.isdecimal() else 0, environment=environment
             )
             role_form = MemberRoleForm(request.POST, prefix=f"m{membership.pk}")
             role_forms[membership.pk] = role_form

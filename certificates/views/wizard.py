@@ -51,8 +51,8 @@ def _render(request: HttpRequest, template: str, step: int, **context: Any) -> H
 
 
 def _renewed(request: HttpRequest, pk: str | int | None) -> Certificate | None:
-    """The certificate a renewal replaces, if the user may renew it."""
-    if not pk:
+    """The certificate a renewal replaces, if the user may renew it (``?renews=abc``: none)."""
+    if not pk or not str(pk).isdecimal():
         return None
     certificate = (
         Certificate.objects.select_related("signing_request__environment").filter(pk=pk).first()

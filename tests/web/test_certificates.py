@@ -252,7 +252,7 @@ def test_the_certificate_page_shows_status_dates_chain_and_how_to_use(
     certificate = services.certificate_upload(actor=CLI, data=issue(mtls, days=200)).certificate
     page = requester.get(f"/certificates/{certificate.pk}/").content.decode()
     assert "Valid" in page
-    assert ("199 days left" in page or "200 days left" in page)
+    assert "199 days left" in page or "200 days left" in page
     assert "notBefore=" in page
     assert "notAfter=" in page
     assert crypto.format_fingerprint(certificate.fingerprint) in page
@@ -405,3 +405,13 @@ def test_a_key_in_use_cannot_be_destroyed(
     )
     assert "Only the key of a compromised or revoked certificate" in response.content.decode()
     assert Key.objects.get(pk=mtls.key_id).encrypted_private_key is not None
+
+
+def test_oversized_pasted_text_is_refused_too(
+    requester: Client, mtls: SigningRequest, settings: Any
+) -> None:
+    """The upload limit holds for pasted text as for files."""
+    settings.CERTDESK_UPLOAD_MAX_BYTES = 100
+    response = requester.post("/certificates/upload/", {"certificate_text": "A" * 500})
+    assert "the limit is 100" in " ".join(response.context["form"].errors["certificate_text"])
+    assert not Certificate.objects.exists()

@@ -6,6 +6,12 @@ helper never shows up in ``manage.py help``.
 A refusal (bad input, a service saying no) is raised as :class:`CommandError`: Django prints it
 as one line on stderr, without a traceback, and exits with status 1. Every message here is meant
 to be read by the person at the terminal and says what to do next.
+
+Who acts: every command takes ``--user USERNAME``. With it, the command acts as that certdesk
+user and the web's rules apply: their roles per environment, objects of environments they may
+not view reported as missing (as the web answers 404), administrators' commands refused to
+everyone else. Without it, the command acts as the server operator (``Actor.cli()``), who holds
+the encryption keys anyway; ``CERTDESK_CLI_REQUIRE_USER=true`` makes ``--user`` mandatory.
 """
 
 from __future__ import annotations
@@ -16,12 +22,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from certificates import crypto
 from certificates.models import Certificate, Environment, Purpose, SigningRequest
-from certificates.services import ServiceError
+from certificates.permissions import Action, environments_for, user_can
+from certificates.services import Actor, ServiceError
 from certificates.vault import VaultError
 
 # A CSR is about 1 KB and a certificate chain a few KB: anything larger is the wrong file, and
@@ -42,16 +52,85 @@ class CertdeskCommand(BaseCommand):
     ServiceError and CryptoError messages are written for users already; PermissionDenied and
     VaultError (wrong or missing CERTDESK_ENCRYPTION_KEYS) are too. Anything else is a bug and
     keeps its traceback.
+
+    Every such command takes ``--user`` (added here, so that no command can forget it) and runs
+    as :attr:`actor`; ``administrators_only`` commands refuse a ``--user`` who is not a superuser.
     """
+
+    administrators_only = False
+    actor: Actor
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        parser.add_argument(
+            "--user",
+            metavar="USERNAME",
+            help="Act as this certdesk user, with their roles (as in the browser). Without it "
+            "the command acts as the server operator; CERTDESK_CLI_REQUIRE_USER=true requires it.",
+        )
+        return parser
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
+            self.actor = actor_from(options.get("user"))
+            if self.administrators_only:
+                require_administrator(self.actor, self._command_name())
             self.run(options)
         except (ServiceError, crypto.CryptoError, PermissionDenied, VaultError) as error:
             raise CommandError(one_line(str(error)) or type(error).__name__) from None
 
+    @property
+    def user(self) -> User | None:
+        """The ``--user`` given, or None for the server operator."""
+        return self.actor.user
+
+    def _command_name(self) -> str:
+        return type(self).__module__.rsplit(".", 1)[-1]
+
     def run(self, options: dict[str, Any]) -> None:
         raise NotImplementedError
+
+
+# --- who acts --------------------------------------------------------------------------------
+
+
+def actor_from(username: str | None) -> Actor:
+    """``Actor(user=...)`` for ``--user``; the server operator without it, unless the
+    deployment requires every command line to say who runs it (CERTDESK_CLI_REQUIRE_USER)."""
+    if username is None:
+        if settings.CERTDESK_CLI_REQUIRE_USER:
+            raise CommandError(
+                "Say who you are with --user USERNAME: this certdesk requires it on the command "
+                "line (CERTDESK_CLI_REQUIRE_USER)."
+            )
+        return Actor.cli()
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise CommandError(f"There is no certdesk user '{username}'. Give your login name.")
+    if not user.is_active:
+        raise CommandError(f"{username}'s account is disabled; an administrator can reactivate it.")
+    # The label keeps "this came from the command line" for audit readers; the user's name is
+    # what the audit log shows as the actor.
+    return Actor(user=user, label="cli")
+
+
+def require_administrator(actor: Actor, command: str) -> None:
+    if actor.user is not None and not actor.user.is_superuser:
+        raise CommandError(
+            f"{actor.user.get_username()} may not run {command}: it is for certdesk "
+            "administrators only."
+        )
+
+
+def require_role(actor: Actor, action: Action, environment: Environment, doing: str) -> None:
+    """Refuse, in one line that says what and where, a ``--user`` whose role is too low:
+    ``alice may not download private keys in Sandbox``."""
+    if actor.user is not None and not user_can(actor.user, action, environment):
+        raise CommandError(f"{actor.user.get_username()} may not {doing} in {environment.name}.")
+
+
+def _visible(actor: Actor, environment: Environment) -> bool:
+    return actor.user is None or user_can(actor.user, Action.VIEW, environment)
 
 
 def add_environment_argument(parser: CommandParser, *, required: bool) -> None:
@@ -74,11 +153,17 @@ def add_purpose_argument(parser: CommandParser, *, required: bool) -> None:
     )
 
 
-def environment_from(slug: str) -> Environment:
-    """The environment with this slug, or a refusal that lists the valid slugs."""
-    environment = Environment.objects.filter(slug=slug).first()
+def environment_from(slug: str, actor: Actor | None = None) -> Environment:
+    """The environment with this slug, or a refusal that lists the valid slugs: those the
+    actor may view (an environment they may not view is unknown to them, as on the web)."""
+    visible = (
+        environments_for(actor.user)
+        if actor is not None and actor.user is not None
+        else Environment.objects.all()
+    )
+    environment = visible.filter(slug=slug).first()
     if environment is None:
-        valid = ", ".join(Environment.objects.values_list("slug", flat=True)) or "none exist"
+        valid = ", ".join(visible.values_list("slug", flat=True)) or "none exist"
         raise CommandError(f"Unknown environment '{slug}'. Valid environments: {valid}.")
     return environment
 
@@ -94,27 +179,32 @@ def purpose_from(value: str) -> str:
 def _id_from(value: str, what: str) -> int:
     # "#12" is how the web pages and messages write ids, so accept it as typed from them.
     text = value.strip().removeprefix("#")
-    if not text.isdigit():
+    # isdecimal, not isdigit: "²" is a digit that int() refuses.
+    if not text.isdecimal():
         raise CommandError(f"'{value}' is not a {what} id: give its number, such as 12.")
     return int(text)
 
 
-def signing_request_from(value: str) -> SigningRequest:
+def signing_request_from(value: str, actor: Actor | None = None) -> SigningRequest:
+    """The request with this id; one of an environment the actor may not view is "no such"."""
     pk = _id_from(value, "signing request")
     request = SigningRequest.objects.select_related("environment", "key").filter(pk=pk).first()
-    if request is None:
+    if request is None or (actor is not None and not _visible(actor, request.environment)):
         raise CommandError(f"There is no signing request #{pk}.")
     return request
 
 
-def certificate_from(value: str) -> Certificate:
+def certificate_from(value: str, actor: Actor | None = None) -> Certificate:
+    """The certificate with this id; one of an environment the actor may not view is "no such"."""
     pk = _id_from(value, "certificate")
     certificate = (
         Certificate.objects.select_related("signing_request", "signing_request__environment")
         .filter(pk=pk)
         .first()
     )
-    if certificate is None:
+    if certificate is None or (
+        actor is not None and not _visible(actor, certificate.signing_request.environment)
+    ):
         raise CommandError(f"There is no certificate #{pk}.")
     return certificate
 

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from certificates import crypto, services
 from certificates.crypto.errors import FIELD_LABELS
+from certificates.permissions import Action
 from certificates.services.keys import company_name
 
 from ._common import (
@@ -20,6 +21,7 @@ from ._common import (
     output_directory,
     purpose_from,
     refuse_existing,
+    require_role,
 )
 
 # (option, field of crypto.Subject), in the order of Treezor's table.
@@ -70,7 +72,8 @@ class Command(CertdeskCommand):
         )
 
     def run(self, options: dict[str, Any]) -> None:
-        environment = environment_from(options["environment"])
+        environment = environment_from(options["environment"], self.actor)
+        require_role(self.actor, Action.REQUEST, environment, "create signing requests")
         purpose = purpose_from(options["purpose"])
         try:
             subject = crypto.validate_subject(
@@ -92,7 +95,7 @@ class Command(CertdeskCommand):
         # then generated inside the transaction; a tenth of a second is fine for a command.
         with new_files() as files, transaction.atomic():
             request = services.request_create(
-                actor=services.Actor.cli(),
+                actor=self.actor,
                 environment=environment,
                 purpose=purpose,
                 subject=subject,

@@ -33,7 +33,8 @@ class Command(CertdeskCommand):
         )
 
     def run(self, options: dict[str, Any]) -> None:
-        certificate = certificate_from(options["certificate_id"])
+        # Viewers may take certificates (they are not secret): being able to see it is enough.
+        certificate = certificate_from(options["certificate_id"], self.actor)
         request = certificate.signing_request
         directory = output_directory(options["out"])
         company = company_name()
@@ -52,7 +53,7 @@ class Command(CertdeskCommand):
             for path, pem in contents.items():
                 files.write(path, pem.encode("ascii"), private=False)
             services.audit_record(
-                actor=services.Actor.cli(),
+                actor=self.actor,
                 action="certificate.exported",
                 target=certificate,
                 environment=request.environment,

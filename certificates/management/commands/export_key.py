@@ -18,6 +18,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from certificates import crypto, services
 from certificates.models import SigningRequest
+from certificates.permissions import Action
 from certificates.services.keys import KeyFormat, company_name
 
 from ._common import (
@@ -25,6 +26,7 @@ from ._common import (
     new_files,
     output_directory,
     refuse_existing,
+    require_role,
     signing_request_from,
 )
 
@@ -79,7 +81,8 @@ class Command(CertdeskCommand):
 
     @sensitive_variables("passphrase", "export")
     def run(self, options: dict[str, Any]) -> None:
-        request = signing_request_from(options["request_id"])
+        request = signing_request_from(options["request_id"], self.actor)
+        require_role(self.actor, Action.CUSTODY, request.environment, "download private keys")
         directory = output_directory(options["out"])
         key_format: KeyFormat = "pkcs12" if options["pkcs12"] else "pem"
         # Checked before the key is decrypted (and a passphrase asked for); the exclusive
@@ -92,7 +95,7 @@ class Command(CertdeskCommand):
         # the file was written, and new_files removes the file if the record is not kept.
         with new_files() as files, transaction.atomic():
             export = services.key_export(
-                actor=services.Actor.cli(),
+                actor=self.actor,
                 signing_request=request,
                 key_format=key_format,
                 passphrase=passphrase,

@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import CommandParser
 
 from certificates import services
+from certificates.permissions import Action
 
 from ._common import (
     CertdeskCommand,
@@ -15,6 +16,7 @@ from ._common import (
     environment_from,
     purpose_from,
     read_input_file,
+    require_role,
 )
 
 
@@ -30,11 +32,12 @@ class Command(CertdeskCommand):
         add_purpose_argument(parser, required=True)
 
     def run(self, options: dict[str, Any]) -> None:
-        environment = environment_from(options["environment"])
+        environment = environment_from(options["environment"], self.actor)
+        require_role(self.actor, Action.REQUEST, environment, "import signing requests")
         purpose = purpose_from(options["purpose"])
         data = read_input_file(options["path"], "a CSR")
         request = services.request_import(
-            actor=services.Actor.cli(), environment=environment, purpose=purpose, csr_data=data
+            actor=self.actor, environment=environment, purpose=purpose, csr_data=data
         )
         self.stdout.write(
             f"Imported signing request #{request.pk} for {environment.name} "

@@ -1,8 +1,9 @@
 """``manage.py list_certificates``: every certificate with its status, for people and monitoring.
 
 Exit status, for monitoring (Nagios-style): 0 when all is well, 1 when a certificate is inside
-its renewal window, 2 when one has expired, 3 when the database cannot be read (so that a
-broken check is not mistaken for "renewal due"). Superseded, revoked and revocation-requested
+its renewal window, 2 when one has expired, 3 when the database cannot be read or the check is
+refused (--user unknown, disabled, or missing under CERTDESK_CLI_REQUIRE_USER), so that a
+broken check is not mistaken for "renewal due". Superseded, revoked and revocation-requested
 certificates do not count: their status says so instead of "renewal due" or "expired".
 Argument errors also exit with 2 (argparse's own convention), with a usage message on stderr.
 """
@@ -18,6 +19,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from certificates.models import Certificate
+from certificates.permissions import environments_for
 from certificates.selectors import CertificateStatus, certificates_with_status, status_of
 
 from ._common import CertdeskCommand, one_line
@@ -77,16 +79,31 @@ class Command(CertdeskCommand):
             "--json", action="store_true", help="Print a JSON list of objects instead of a table."
         )
 
-    def run(self, options: dict[str, Any]) -> None:
-        # One moment for every row and status, so a run at midnight cannot disagree with itself.
-        now = timezone.now()
+    def handle(self, *args: Any, **options: Any) -> None:
+        # Around everything, --user's lookup included: a broken check must exit 3, never 1
+        # (which monitoring reads as "renewal due").
         try:
-            rows = [_row(certificate, now) for certificate in certificates_with_status(now=now)]
+            super().handle(*args, **options)
         except DatabaseError as error:
             raise CommandError(
                 one_line(f"The certificates cannot be read from the database: {error}"),
                 returncode=EXIT_UNKNOWN,
             ) from None
+        except CommandError as error:
+            if error.returncode == EXIT_RENEWAL_DUE:
+                raise CommandError(str(error), returncode=EXIT_UNKNOWN) from None
+            raise
+
+    def run(self, options: dict[str, Any]) -> None:
+        # One moment for every row and status, so a run at midnight cannot disagree with itself.
+        now = timezone.now()
+        certificates = certificates_with_status(now=now)
+        if self.user is not None:
+            # --user sees what the web shows them: the environments they may view.
+            certificates = certificates.filter(
+                signing_request__environment__in=environments_for(self.user)
+            )
+        rows = [_row(certificate, now) for certificate in certificates]
         if options["json"]:
             self.stdout.write(json.dumps(rows, indent=2))
         elif rows:

@@ -20,12 +20,13 @@ DEFAULT_BATCH_SIZE = 200
 
 def _batch_size(value: str) -> int:
     # Parsed here rather than by argparse's type=int, so a bad value is one line, not usage text.
-    if not value.strip().isdigit() or int(value) < 1:
+    if not value.strip().isdecimal() or int(value) < 1:
         raise CommandError(f"--batch-size must be a whole number of at least 1, not '{value}'.")
     return int(value)
 
 
 class Command(CertdeskCommand):
+    administrators_only = True
     help = (
         "Re-encrypt every stored private key with the first key of CERTDESK_ENCRYPTION_KEYS, "
         "in batches (one transaction each). Safe to interrupt and run again."
@@ -41,7 +42,7 @@ class Command(CertdeskCommand):
 
     def run(self, options: dict[str, Any]) -> None:
         batch_size = _batch_size(options["batch_size"])
-        count = services.encryption_keys_rotate(actor=services.Actor.cli(), batch_size=batch_size)
+        count = services.encryption_keys_rotate(actor=self.actor, batch_size=batch_size)
         current = vault.current_key_id()
         # The advice below is only true if nothing is left under an older key: check, not trust.
         left = (

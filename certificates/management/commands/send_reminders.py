@@ -17,6 +17,7 @@ from ._common import CertdeskCommand
 
 
 class Command(CertdeskCommand):
+    administrators_only = True
     help = "Send the TAM renewal emails and owner reminders that are due now (rules 7 and 9)."
 
     def add_arguments(self, parser: CommandParser) -> None:

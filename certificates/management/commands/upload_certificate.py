@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from certificates import crypto, services
+from certificates.permissions import Action, environments_for
 
 from ._common import (
     CertdeskCommand,
@@ -15,6 +16,7 @@ from ._common import (
     environment_from,
     purpose_from,
     read_input_file,
+    require_role,
 )
 
 
@@ -31,11 +33,19 @@ class Command(CertdeskCommand):
         add_purpose_argument(parser, required=False)
 
     def run(self, options: dict[str, Any]) -> None:
-        environment = environment_from(options["environment"]) if options["environment"] else None
+        environment = (
+            environment_from(options["environment"], self.actor) if options["environment"] else None
+        )
+        if environment is not None:
+            require_role(self.actor, Action.REQUEST, environment, "upload certificates")
+        elif self.user is not None and not environments_for(self.user, Action.REQUEST).exists():
+            raise CommandError(
+                f"{self.user.get_username()} may not upload certificates in any environment."
+            )
         purpose = purpose_from(options["purpose"]) if options["purpose"] else None
         data = read_input_file(options["path"], "a certificate")
         result = services.certificate_upload(
-            actor=services.Actor.cli(), data=data, environment=environment, purpose=purpose
+            actor=self.actor, data=data, environment=environment, purpose=purpose
         )
         certificate = result.certificate
         request = certificate.signing_request

@@ -2,18 +2,21 @@
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from certificates.services.audit import audit_chain_verify
 
+from ._common import CertdeskCommand
 
-class Command(BaseCommand):
+
+class Command(CertdeskCommand):
+    administrators_only = True
     help = (
         "Verify the tamper-evident audit log: each event's hash covers its content and the "
         "previous event's hash. Reports the first event where the chain breaks."
     )
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def run(self, options: dict[str, Any]) -> None:
         checked, broken = audit_chain_verify()
         if broken is not None:
             raise CommandError(

@@ -1,0 +1,412 @@
+"""Every page of certdesk against every kind of visitor: the role matrix.
+
+The URL patterns come from the resolver itself, so a new page without a line in ``MATRIX``
+fails ``test_every_url_pattern_has_an_expectation``: nobody can add a page and forget who may
+open it. The Django admin counts as one page, ``admin/``, superusers only.
+
+Who visits, in order (``ROLES``): anonymous; a user without any membership; a Sandbox viewer,
+requester and custodian; a Production custodian, who must get nothing of Sandbox; an
+administrator (superuser). Expected answers follow ``certificates/views/access.py``: the login
+page for anonymous visitors, 404 for an object of an environment the visitor cannot see, 403
+for a role too low, and the page (or its normal redirect or download) when allowed. Nothing is
+ever a 500.
+
+Each visitor's last password entry is six minutes old, so that key downloads ask for it again
+(``/reauthenticate/``). ``Client.force_login`` records the login time just as a real login does
+(the ``user_logged_in`` receiver of access.py), so the stamp is moved back explicitly.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from certificates import crypto, services
+from certificates.models import Environment, Membership, Role
+from certificates.services import Actor
+from certificates.services.calendar import calendar_feed_replace
+from certificates.views.access import LAST_AUTH_SESSION_KEY
+from certificates.views.wizard import SESSION_KEY as WIZARD_SESSION_KEY
+from tests.conftest import ACME
+
+pytestmark = pytest.mark.django_db
+
+ROLES = (
+    "anonymous",
+    "non_member",
+    "viewer",
+    "requester",
+    "custodian",
+    "production_custodian",
+    "admin",
+)
+# Visitors who may see nothing of Sandbox: no 200 they get may carry a Sandbox detail.
+OUTSIDERS = ("non_member", "production_custodian")
+
+# Expected answers: a status, or "302 <Location>" (a trailing * matches any rest). {request},
+# {ready}, {certificate} are filled in with the objects' ids.
+LOGIN = "302 /login/?next=*"
+REAUTH = "302 /reauthenticate/?next=*"
+ADMIN_LOGIN = "302 /admin/login/?next=/admin/"
+WIZARD_START = "302 /requests/new/"
+BACK_TO_REQUEST = "302 /requests/{ready}/"
+BACK_TO_CERTIFICATE = "302 /certificates/{certificate}/"
+
+
+def everyone(answer: str) -> tuple[str, ...]:
+    return (answer,) * len(ROLES)
+
+
+def logged_in(answer: str) -> tuple[str, ...]:
+    return (LOGIN,) + (answer,) * (len(ROLES) - 1)
+
+
+# A page of one Sandbox object: viewers and up see it, outsiders get 404.
+SANDBOX_VIEW = (LOGIN, "404", "200", "200", "200", "404", "200")
+# A page that needs the requester role in Sandbox.
+SANDBOX_REQUEST = (LOGIN, "404", "403", "200", "200", "404", "200")
+# A page that needs the custodian role in Sandbox.
+SANDBOX_CUSTODY = (LOGIN, "404", "403", "403", "200", "404", "200")
+# A private-key download: custodians are asked for their password again first.
+SANDBOX_KEY = (LOGIN, "404", "403", "403", REAUTH, "404", REAUTH)
+# Administrators' pages.
+ADMINISTRATORS = (LOGIN, "403", "403", "403", "403", "403", "200")
+# A wizard step with Sandbox mTLS in the session: requesters carry on, the others start again.
+WIZARD_STEP = (LOGIN, WIZARD_START, WIZARD_START, "200", "200", WIZARD_START, "200")
+
+
+@dataclass(frozen=True)
+class Case:
+    method: str  # GET for pages, POST (empty data) for POST-only actions
+    url: str  # formatted with the World's ids
+    answers: tuple[str, ...]  # one per ROLES
+    wizard: bool = False  # put a Sandbox mTLS request-in-progress in the session first
+    data: dict[str, str] = field(default_factory=dict)
+
+
+MATRIX: dict[str, Case] = {
+    "": Case("GET", "/", logged_in("200")),
+    # Gone once a user exists; open to anyone, so 404 for all.
+    "setup/": Case("GET", "/setup/", everyone("404")),
+    "healthz": Case("GET", "/healthz", everyone("200")),
+    "login/": Case("GET", "/login/", everyone("200")),
+    "logout/": Case("POST", "/logout/", (LOGIN,) + ("302 /login/",) * 6),
+    "reauthenticate/": Case("GET", "/reauthenticate/", logged_in("200")),
+    "requests/new/": Case(
+        "GET",
+        "/requests/new/",
+        # No environment to request in: back to the dashboard with a message. The Production
+        # custodian gets the wizard, for Production only (checked by the leak test).
+        (LOGIN, "302 /", "302 /", "200", "200", "200", "200"),
+    ),
+    "requests/new/key/": Case("GET", "/requests/new/key/", WIZARD_STEP, wizard=True),
+    "requests/new/subject/": Case("GET", "/requests/new/subject/", WIZARD_STEP, wizard=True),
+    "requests/new/review/": Case("GET", "/requests/new/review/", WIZARD_STEP, wizard=True),
+    "requests/<int:pk>/": Case("GET", "/requests/{request}/", SANDBOX_VIEW),
+    "requests/<int:pk>/csr/": Case("GET", "/requests/{request}/csr/", SANDBOX_VIEW),
+    "requests/<int:pk>/key/": Case("POST", "/requests/{ready}/key/", SANDBOX_KEY),
+    "requests/<int:pk>/sent-by-hand/": Case(
+        "POST",
+        "/requests/{ready}/sent-by-hand/",
+        # No date: the request's page again, with the error as a message.
+        (LOGIN, "404", "403", BACK_TO_REQUEST, BACK_TO_REQUEST, "404", BACK_TO_REQUEST),
+    ),
+    "certificates/": Case("GET", "/certificates/", logged_in("200")),
+    "requests/": Case("GET", "/requests/", logged_in("200")),
+    # Administrators, and custodians for their own environments.
+    "audit/": Case("GET", "/audit/", (LOGIN, "403", "403", "403", "200", "200", "200")),
+    "environments/<slug:slug>/send/": Case("GET", "/environments/sandbox/send/", SANDBOX_REQUEST),
+    "environments/<slug:slug>/csrs.zip": Case(
+        "GET", "/environments/sandbox/csrs.zip", SANDBOX_VIEW
+    ),
+    # For one Sandbox request: a viewer may upload nowhere (404, as the page says).
+    "certificates/upload/": Case(
+        "GET",
+        "/certificates/upload/?request={ready}",
+        (LOGIN, "404", "404", "200", "200", "404", "200"),
+    ),
+    "certificates/<int:pk>/": Case("GET", "/certificates/{certificate}/", SANDBOX_VIEW),
+    "certificates/<int:pk>/pem/": Case("GET", "/certificates/{certificate}/pem/", SANDBOX_VIEW),
+    "certificates/<int:pk>/chain/": Case("GET", "/certificates/{certificate}/chain/", SANDBOX_VIEW),
+    "certificates/<int:pk>/key/": Case("POST", "/certificates/{certificate}/key/", SANDBOX_KEY),
+    "certificates/<int:pk>/compromised/": Case(
+        "GET", "/certificates/{certificate}/compromised/", SANDBOX_CUSTODY
+    ),
+    "certificates/<int:pk>/revoke/": Case(
+        "GET", "/certificates/{certificate}/revoke/", SANDBOX_CUSTODY
+    ),
+    "certificates/<int:pk>/revocation-confirmed/": Case(
+        "POST",
+        "/certificates/{certificate}/revocation-confirmed/",
+        # Nothing was asked of Treezor yet: the certificate's page, with the error.
+        (LOGIN, "404", "403", "403", BACK_TO_CERTIFICATE, "404", BACK_TO_CERTIFICATE),
+    ),
+    "certificates/<int:pk>/destroy-key/": Case(
+        "GET", "/certificates/{certificate}/destroy-key/", SANDBOX_CUSTODY
+    ),
+    "settings/": Case("GET", "/settings/", ADMINISTRATORS),
+    "settings/company/": Case("GET", "/settings/company/", ADMINISTRATORS),
+    "settings/environments/add/": Case("GET", "/settings/environments/add/", ADMINISTRATORS),
+    "settings/environments/<slug:slug>/edit/": Case(
+        "GET", "/settings/environments/sandbox/edit/", ADMINISTRATORS
+    ),
+    "settings/environments/<slug:slug>/members/": Case(
+        "GET", "/settings/environments/sandbox/members/", ADMINISTRATORS
+    ),
+    # Without confirm=yes, the confirmation page.
+    "settings/environments/<slug:slug>/members/<int:pk>/remove/": Case(
+        "POST", "/settings/environments/sandbox/members/{membership}/remove/", ADMINISTRATORS
+    ),
+    "settings/people/add/": Case("GET", "/settings/people/add/", ADMINISTRATORS),
+    "outbox/": Case("GET", "/outbox/", ADMINISTRATORS),
+    "calendar/": Case("GET", "/calendar/", logged_in("200")),
+    # No login: the token is the credential (a bad one is 404: see below).
+    "calendar/<slug:token>.ics": Case("GET", "/calendar/{token}.ics", everyone("200")),
+    # The Django admin: one page stands for all of it.
+    "admin/": Case("GET", "/admin/", (ADMIN_LOGIN,) * 6 + ("200",)),
+}
+
+
+def url_patterns(
+    patterns: list[URLPattern | URLResolver] | None = None, prefix: str = ""
+) -> Iterator[str]:
+    """Every route of the project, nested includes walked; the admin counts as ``admin/``."""
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            if route == "admin/":
+                yield route
+            else:
+                yield from url_patterns(entry.url_patterns, route)
+        else:
+            yield route
+
+
+def test_every_url_pattern_has_an_expectation() -> None:
+    """A page without a line in MATRIX (or a line for a page that is gone) fails here."""
+    routes = list(url_patterns())
+    assert len(routes) == len(set(routes)), "two patterns share a route"
+    assert sorted(set(routes) - set(MATRIX)) == [], "pages with no expectation in MATRIX"
+    assert sorted(set(MATRIX) - set(routes)) == [], "MATRIX lines for pages that are gone"
+
+
+# --- the world the matrix visits ------------------------------------------------------------
+
+SANDBOX_COMMON_NAME = "sandbox-only.example.com"
+
+
+@dataclass
+class World:
+    users: dict[str, User | None]
+    ids: dict[str, Any]
+    # Text that only a visitor who may see Sandbox may ever be shown.
+    sandbox_secrets: list[str]
+
+
+@pytest.fixture(scope="module")
+def key_pair_pool() -> list[rsa.RSAPrivateKey]:
+    """Two RSA keys made once for the module: each test's database starts empty."""
+    return [crypto.generate_private_key() for _ in range(2)]
+
+
+@pytest.fixture
+def world(
+    monkeypatch: pytest.MonkeyPatch,
+    key_pair_pool: list[rsa.RSAPrivateKey],
+    sandbox: Environment,
+    production: Environment,
+    admin_user: User,
+    issue: Callable[..., bytes],
+) -> World:
+    """Sandbox: a request with its certificate uploaded and a ready one (so the CSR archive
+    downloads); the six kinds of users; a calendar feed (the viewer's)."""
+    pool = iter(key_pair_pool)
+    monkeypatch.setattr(crypto, "generate_private_key", lambda: next(pool))
+    subject = replace(ACME, common_name=SANDBOX_COMMON_NAME)
+    fulfilled = services.request_create(
+        actor=Actor.cli(), environment=sandbox, purpose="mtls", subject=subject
+    )
+    certificate = services.certificate_upload(actor=Actor.cli(), data=issue(fulfilled)).certificate
+    ready = services.request_create(
+        actor=Actor.cli(), environment=sandbox, purpose="mtls", subject=subject
+    )
+
+    def member(name: str, role: str, environment: Environment) -> User:
+        user = User.objects.create_user(name, f"{name}@example.com")
+        Membership.objects.create(user=user, environment=environment, role=role)
+        return user
+
+    users: dict[str, User | None] = {
+        "anonymous": None,
+        "non_member": User.objects.create_user("outsider"),
+        "viewer": member("viewer", Role.VIEWER, sandbox),
+        "requester": member("requester", Role.REQUESTER, sandbox),
+        "custodian": member("custodian", Role.CUSTODIAN, sandbox),
+        "production_custodian": member("prodcustodian", Role.CUSTODIAN, production),
+        "admin": admin_user,
+    }
+    viewer = users["viewer"]
+    assert viewer is not None
+    return World(
+        users=users,
+        ids={
+            "request": fulfilled.pk,
+            "ready": ready.pk,
+            "certificate": certificate.pk,
+            "membership": Membership.objects.get(user=viewer).pk,
+            "token": calendar_feed_replace(actor=Actor.cli(), user=viewer),
+        },
+        sandbox_secrets=[SANDBOX_COMMON_NAME, certificate.serial, certificate.fingerprint],
+    )
+
+
+def client_of(world: World, role: str, *, wizard: bool = False) -> Client:
+    """A client for ``role`` whose password was last typed six minutes ago."""
+    client = Client(raise_request_exception=False)  # a crash is a 500 in the table, not a stop
+    user = world.users[role]
+    if user is not None:
+        client.force_login(user)
+        session = client.session
+        session[LAST_AUTH_SESSION_KEY] = timezone.now().timestamp() - 6 * 60
+        if wizard:
+            session[WIZARD_SESSION_KEY] = {
+                "token": str(uuid.uuid4()),
+                "renews": None,
+                "environment": "sandbox",
+                "purpose": "mtls",
+                "key_source": "generate",
+                "csr_pem": None,
+                "subject": ACME.as_dict(),
+            }
+        session.save()
+    return client
+
+
+def answer_of(response: Any) -> str:
+    if response.status_code in (301, 302, 303, 307, 308):
+        return f"{response.status_code} {response['Location']}"
+    return str(response.status_code)
+
+
+def matches(expected: str, actual: str) -> bool:
+    if expected.endswith("*"):
+        return actual.startswith(expected[:-1])
+    return actual == expected
+
+
+def visit(world: World, case: Case, role: str) -> Any:
+    client = client_of(world, role, wizard=case.wizard)
+    url = case.url.format(**world.ids)
+    if case.method == "POST":
+        return client.post(url, case.data)
+    return client.get(url)
+
+
+@pytest.mark.parametrize("route", list(MATRIX), ids=lambda route: route or "dashboard")
+def test_role_matrix(world: World, route: str) -> None:
+    """Each visitor gets exactly the expected answer; outsiders' pages show nothing of Sandbox.
+    All mismatches of a page are reported together, as a table."""
+    case = MATRIX[route]
+    assert len(case.answers) == len(ROLES), route
+    wrong = []
+    for role, expected in zip(ROLES, case.answers, strict=True):
+        expected = expected.format(**world.ids)
+        response = visit(world, case, role)
+        actual = answer_of(response)
+        if not matches(expected, actual):
+            wrong.append(f"{role}: expected {expected}, got {actual}")
+        elif (
+            role in OUTSIDERS
+            and response.status_code == 200
+            and route != "calendar/<slug:token>.ics"
+        ):
+            # (The feed is its owner's, the viewer's; whoever holds the token reads it.)
+            body = b"".join(response) if response.streaming else response.content
+            leaked = [secret for secret in world.sandbox_secrets if secret.encode() in body]
+            if leaked:
+                wrong.append(f"{role}: a 200 that shows Sandbox's {leaked}")
+    assert wrong == [], f"{case.method} {case.url.format(**world.ids)}:\n" + "\n".join(wrong)
+
+
+# --- the special cases around the matrix ----------------------------------------------------
+
+POST_ONLY = [route for route, case in MATRIX.items() if case.method == "POST"]
+
+
+@pytest.mark.parametrize("route", POST_ONLY)
+def test_post_only_actions_refuse_a_get(world: World, route: str) -> None:
+    """A GET on an action is 405 (or the login page, or 403 for administrators' actions),
+    never the action and never a 500."""
+    case = MATRIX[route]
+    for role in ROLES:
+        response = client_of(world, role).get(case.url.format(**world.ids))
+        answer = answer_of(response)
+        assert answer == "405" or matches(LOGIN, answer) or answer == "403", (role, answer)
+
+
+@pytest.mark.parametrize("role", ["custodian", "admin"])
+@pytest.mark.parametrize("url", ["/requests/{ready}/key/", "/certificates/{certificate}/key/"])
+def test_a_fresh_password_gives_the_key_to_custodians_only(
+    world: World, role: str, url: str
+) -> None:
+    """Having typed the password within five minutes, a custodian (or an administrator) gets
+    the key file, never cached; a viewer or requester still gets 403."""
+    for who, status in ((role, 200), ("viewer", 403), ("requester", 403)):
+        client = client_of(world, who)
+        session = client.session
+        session[LAST_AUTH_SESSION_KEY] = timezone.now().timestamp()
+        session.save()
+        response = client.post(url.format(**world.ids))
+        assert response.status_code == status, who
+        if status == 200:
+            assert "no-store" in response["Cache-Control"]
+            assert response.content.startswith(b"-----BEGIN RSA PRIVATE KEY-----")
+
+
+@pytest.mark.parametrize("token", ["not-a-token", "x" * 43, "-_-"])
+def test_a_wrong_calendar_token_is_404(world: World, token: str) -> None:
+    """An unknown token shows nothing, logged in or not."""
+    for role in ("anonymous", "admin"):
+        assert client_of(world, role).get(f"/calendar/{token}.ics").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/requests/new/?renews=abc",
+        "/requests/new/?renews=%C2%B2",
+        "/requests/new/?renews=99999999999999999999999999",
+        "/certificates/upload/?request=%C2%B2",
+        "/certificates/upload/?request=99999999999999999999999999",
+        "/certificates/?page=abc",
+        "/certificates/?page=-3",
+        "/requests/?page=99999999999999999999",
+        "/audit/?page=%C2%B2&action=%00",
+        "/outbox/?page=0&status=nope&kind=%FF",
+        "/environments/sandbox/send/?request=abc",
+        "/requests/99999999999999999999999999/",
+        "/certificates/99999999999999999999999999/",
+    ],
+)
+def test_odd_query_values_are_never_a_500(world: World, url: str) -> None:
+    """Ids and page numbers that are not numbers, or too large for the database, or Unicode
+    digits that int() refuses ("²"): the page, a redirect or a 404, never a server error."""
+    response = client_of(world, "admin").get(url)
+    assert response.status_code in (200, 302, 404), response.status_code
+
+
+def test_a_member_id_that_is_no_number_is_404(world: World) -> None:
+    """The members page's role change with a membership id like "²" is 404, not a 500."""
+    client = client_of(world, "admin")
+    for value in ("²", "abc", "99999999999999999999999999"):
+        response = client.post("/settings/environments/sandbox/members/", {"membership": value})
+        assert response.status_code == 404, value
