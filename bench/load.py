@@ -7,7 +7,6 @@ are lower, as it competes with gunicorn for the same two cores under the GIL.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
@@ -15,6 +14,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench import processes
@@ -51,8 +51,16 @@ def _seconds(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def _wrk(wrk: str, port: int, cookie: str, seconds: int, connections: int) -> tuple[float, float]:
-    """Requests per second and p99 latency, from wrk's own report (``--latency``)."""
+@dataclass(frozen=True)
+class Outcome:
+    rate: float  # requests per second
+    p50: float
+    p99: float  # seconds
+    client_errors: int  # connections refused, reset or timed out, as the client saw them
+
+
+def _wrk(wrk: str, port: int, cookie: str, seconds: int, connections: int) -> Outcome:
+    """From wrk's own report (``--latency`` adds the percentiles)."""
     done = subprocess.run(
         [
             wrk,
@@ -74,28 +82,34 @@ def _wrk(wrk: str, port: int, cookie: str, seconds: int, connections: int) -> tu
         check=True,
     )
     rate = re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)
+    p50 = re.search(r"^\s+50%\s+(\S+)", done.stdout, re.MULTILINE)
     p99 = re.search(r"^\s+99%\s+(\S+)", done.stdout, re.MULTILINE)
-    socket_errors = re.search(r"Socket errors: (.*)", done.stdout)
-    if rate is None or p99 is None:
+    if rate is None or p50 is None or p99 is None:
         raise RuntimeError(f"wrk's report could not be read:\n{done.stdout}")
+    # "Socket errors: connect 0, read 0, write 0, timeout 0", only when there were some.
+    socket_errors = re.search(r"Socket errors: (.*)", done.stdout)
     if socket_errors:
         say(f"  wrk socket errors: {socket_errors.group(1)}")
-    return float(rate.group(1)), _seconds(p99.group(1))
+    errors = sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1))) if socket_errors else 0
+    return Outcome(float(rate.group(1)), _seconds(p50.group(1)), _seconds(p99.group(1)), errors)
 
 
-def _python(port: int, cookie: str, seconds: int, connections: int) -> tuple[float, float]:
+def _python(port: int, cookie: str, seconds: int, connections: int) -> Outcome:
     """The fallback: ``connections`` threads, each requesting until the time is up."""
     latencies: list[float] = []
+    failures: list[OSError] = []
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
 
     def client() -> None:
         while time.monotonic() < deadline:
             start = time.perf_counter()
-            # The server's access log counts what it answered; a refused connection is lost
-            # throughput, which the rate shows.
-            with contextlib.suppress(OSError):
+            try:
                 processes.get(port, "/", cookie)
+            except OSError as error:
+                with lock:
+                    failures.append(error)
+                continue
             with lock:
                 latencies.append(time.perf_counter() - start)
 
@@ -104,7 +118,12 @@ def _python(port: int, cookie: str, seconds: int, connections: int) -> tuple[flo
         thread.start()
     for thread in threads:
         thread.join()
-    return len(latencies) / seconds, percentile(latencies, 0.99)
+    return Outcome(
+        len(latencies) / seconds,
+        percentile(latencies, 0.5),
+        percentile(latencies, 0.99),
+        len(failures),
+    )
 
 
 def run(cookie: str, *, seconds: int, connections: int, certificates: int) -> Row:
@@ -116,19 +135,19 @@ def run(cookie: str, *, seconds: int, connections: int, certificates: int) -> Ro
                 raise RuntimeError("the dashboard does not answer 200 with the session cookie")
             start_lines = len(log.read_text().splitlines())
             if wrk:
-                rate, p99 = _wrk(wrk, port, cookie, seconds, connections)
+                outcome = _wrk(wrk, port, cookie, seconds, connections)
             else:
-                rate, p99 = _python(port, cookie, seconds, connections)
-        # Every response gunicorn wrote during the run; anything but 200 (a 302 to the login
-        # page included) is an error. Connections refused never reach the log: a shortfall
-        # between the log and the client's count would show in the rate.
+                outcome = _python(port, cookie, seconds, connections)
+        # Every response gunicorn wrote during the run: anything but 200 (a 302 to the login
+        # page included) is an error, and so is a connection the client lost.
         statuses = log.read_text().splitlines()[start_lines:]
-    errors = sum(1 for status in statuses if status.strip() != "200")
+    errors = outcome.client_errors + sum(1 for status in statuses if status.strip() != "200")
     tool = "wrk, 2 threads" if wrk else "Python threads (wrk could not be installed)"
     return Row(
         f"Load: logged-in dashboard, gunicorn {WORKERS} sync workers, {tool}, "
         f"{connections} connections, {seconds} s ({certificates:,} certificates)",
-        f"{rate:,.0f} req/s, p99 {p99 * 1000:,.0f} ms, {errors} errors",
+        f"{outcome.rate:,.0f} req/s, p50 {outcome.p50 * 1000:,.0f} ms, "
+        f"p99 {outcome.p99 * 1000:,.0f} ms, {errors} errors",
         f"{len(statuses):,} responses in gunicorn's access log",
         "",
         "0 errors",

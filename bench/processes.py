@@ -124,6 +124,7 @@ def celery_worker() -> Iterator[subprocess.Popen[bytes]]:
             sys.executable,
             "-m",
             "celery",
+            "--quiet",  # no banner
             "-A",
             "config",
             "worker",

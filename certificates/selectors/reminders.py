@@ -12,7 +12,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    Case,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 
 from certificates.models import Certificate, Reminder, SigningRequest
 from certificates.selectors.status import certificates_with_status
@@ -36,6 +46,42 @@ def owner_thresholds() -> list[int]:
 def days_left(not_after: datetime, now: datetime) -> int:
     """Whole days until notAfter, rounded down: 0 on the last day, negative once expired."""
     return math.floor((not_after - now) / DAY)
+
+
+def due_threshold_expression(*, now: datetime) -> Case:
+    """The tightest owner threshold due at ``now``, in SQL: days left ≤ t is notAfter earlier
+    than now + (t + 1) days; NULL while no threshold is due yet."""
+    return Case(
+        *(
+            When(not_after__lt=now + (threshold + 1) * DAY, then=Value(threshold))
+            for threshold in sorted(owner_thresholds())
+        ),
+        default=None,
+        output_field=IntegerField(),
+    )
+
+
+def needing_new_rows(candidates: QuerySet[Certificate], *, now: datetime) -> QuerySet[Certificate]:
+    """Only the candidates with a reminder row still to insert: the one for their tightest due
+    owner threshold, or, inside the renewal window, the TAM's. The hourly steady state, where
+    every due row exists already, then loads no certificate at all (the unique index on
+    (certificate, kind, threshold) answers each NOT EXISTS)."""
+    owner_recorded = Reminder.objects.filter(
+        certificate=OuterRef("pk"),
+        kind=Reminder.Kind.OWNER,
+        threshold_days=OuterRef("due_threshold"),
+    )
+    tam_recorded = Reminder.objects.filter(
+        certificate=OuterRef("pk"), kind=Reminder.Kind.TAM_RENEWAL
+    )
+    return candidates.annotate(
+        due_threshold=due_threshold_expression(now=now),
+        owner_recorded=Exists(owner_recorded),
+        tam_recorded=Exists(tam_recorded),
+    ).filter(
+        Q(due_threshold__isnull=False, owner_recorded=False)
+        | Q(not_after__lt=now + (renewal_lead_days() + 1) * DAY, tam_recorded=False)
+    )
 
 
 def reminder_candidates(*, now: datetime) -> QuerySet[Certificate]:

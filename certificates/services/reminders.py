@@ -49,6 +49,7 @@ from certificates.models import (
 from certificates.selectors.reminders import (
     DueReminder,
     days_left,
+    needing_new_rows,
     reminder_candidates,
     reminders_due,
     tightest_due_threshold,
@@ -377,7 +378,7 @@ def expiry_scan(*, now: datetime | None = None, dry_run: bool = False) -> ScanRe
     """
     now = now or timezone.now()
     report = ScanReport(now=now, dry_run=dry_run)
-    candidates = list(reminder_candidates(now=now))
+    candidates = list(needing_new_rows(reminder_candidates(now=now), now=now))
     report.candidates = len(candidates)
     planned = [due for certificate in candidates for due in reminders_due(certificate, now=now)]
     if dry_run:
@@ -387,12 +388,19 @@ def expiry_scan(*, now: datetime | None = None, dry_run: bool = False) -> ScanRe
     if planned:
         reminders_insert(planned)
 
-    eligible = {certificate.pk: certificate for certificate in candidates}
     pending = list(
         Reminder.objects.filter(status=Reminder.Status.PENDING).select_related(
             "certificate__signing_request__environment"
         )
     )
+    # Rows left pending by an earlier scan belong to certificates that need no new row now:
+    # whether they may still be sent is the candidate rules' answer, asked for those only.
+    eligible = {
+        certificate.pk: certificate
+        for certificate in reminder_candidates(now=now).filter(
+            pk__in={reminder.certificate_id for reminder in pending}
+        )
+    }
     # The TAM's email first: the owners' reminder then says what it did (CSR sent, or not).
     pending.sort(key=lambda r: (r.certificate_id, r.kind != Reminder.Kind.TAM_RENEWAL))
     recipients: dict[int, list[str]] = {}
