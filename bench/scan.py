@@ -80,7 +80,8 @@ def steady(now: datetime) -> list[Row]:
         seed.analyze()
         seeded = size
         queries, report = _counted(now)
-        if report.candidates != size or report.outcomes or report.errors:
+        # Steady: every due row exists already, so nothing is loaded, sent or skipped.
+        if report.candidates or report.outcomes or report.errors:
             raise RuntimeError(f"not a steady state at {size:,}: {report.summary()}")
         figures[size] = (_timed(now), queries)
         say(f"  {size:,} certificates: {ms(figures[size][0])}, {queries} queries")
@@ -145,7 +146,7 @@ def _history(now: datetime, window_time: float) -> Row:
     Certificate.objects.exclude(pk__in=first_ids).update(not_after=past, not_before=past - YEAR)
     seed.analyze()
     queries, report = _counted(now)
-    if report.candidates != keep or report.outcomes or report.errors:
+    if report.candidates or report.outcomes or report.errors:
         raise RuntimeError(f"not a steady state with history: {report.summary()}")
     elapsed = _timed(now)
     total = SIZES[-1]
