@@ -33,8 +33,8 @@ NOTES = [
     "Key + CSR: the view and the floor alternate, 1:1, in one process; the view's time is the "
     "review POST alone (the wizard's earlier steps are walked untimed before each).",
     "Expiry scan, steady state: every certificate is a candidate (20 days left, valid, none "
-    "superseded) with its TAM and 30-day owner reminders already recorded, so the scan selects, "
-    "loads and judges all of them and records nothing: the hourly case at its heaviest.",
+    "superseded) with its TAM and 30-day owner reminders already recorded, so the scan judges "
+    "all of them in SQL, loads none and records nothing: the hourly case at its heaviest.",
     "Expiry scan, first run: the certificates have 5 days left and nothing recorded; the time "
     "includes composing each email, storing it in the outbox and queuing its task on Redis; "
     "its queries are counted by an execute wrapper (CaptureQueriesContext keeps the last 9,000 "
