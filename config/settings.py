@@ -187,7 +187,8 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 
 # Email: files under var/mail/ by default, so a laptop user can read what would have gone out.
 # https://django-environ.readthedocs.io/en/latest/types.html#environ-env-email-url
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default=f"filemail://{VAR_DIR / 'mail'}")
+# Four slashes: django-environ drops the first one of the path, which must stay absolute.
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default=f"filemail:///{VAR_DIR / 'mail'}")
 vars().update(EMAIL_CONFIG)
 # Every message goes through the outgoing guard (rule 3), which hands it to EMAIL_URL's backend.
 CERTDESK_EMAIL_BACKEND = EMAIL_CONFIG["EMAIL_BACKEND"]

@@ -122,3 +122,17 @@ def test_every_variable_the_settings_read_is_documented_in_env_example() -> None
     )
     assert read, "the pattern found no variable: the test would prove nothing"
     assert read - documented == set()
+
+
+@pytest.mark.slow
+def test_embedded_default_writes_mail_where_the_readme_says(tmp_path: Path) -> None:
+    """With nothing set, emails are files under var/mail/, an absolute path, whatever the
+    working directory (a relative one would scatter mail under wherever a process started)."""
+    result = run_manage(
+        tmp_path,
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.EMAIL_FILE_PATH)",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == str(tmp_path / "mail")
