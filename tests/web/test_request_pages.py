@@ -140,7 +140,7 @@ def test_mark_sent_by_hand_records_the_date(
     assert timezone.localdate(mtls.sent_at) == today
     assert AuditEvent.objects.filter(action="request.marked_sent").count() == 1
     bad = client.post(f"/requests/{mtls.pk}/sent-by-hand/", {"sent_on": "28/11/2026"}, follow=True)
-    assert "only a ready CSR" in bad.content.decode() or "YYYY-MM-DD" in bad.content.decode()
+    assert "Enter the date as YYYY-MM-DD" in bad.content.decode()
 
 
 def test_a_viewer_cannot_mark_sent(
