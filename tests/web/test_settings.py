@@ -701,3 +701,21 @@ def test_environment_service_refuses_a_private_key_without_quoting_it() -> None:
     assert refused.value.field == "ca_bundle"
     assert key.decode().splitlines()[1] not in refused.value.message
     assert not Environment.objects.filter(name="Staging").exists()
+
+
+def test_settings_home_reads_as_many_queries_for_many_environments(
+    admin_client: Client, sandbox: Environment
+) -> None:
+    """Member counts come with the environments: adding environments adds no query."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert admin_client.get(reverse("settings_home")).status_code == 200
+        return len(queries)
+
+    few = count()
+    for n in range(3):
+        Environment.objects.create(name=f"Staging {n}", slug=f"staging-{n}")
+    assert count() == few
