@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
-from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
 from certificates import crypto, selectors, services
@@ -23,7 +23,7 @@ from certificates.forms import (
 from certificates.models import Certificate, Environment, Revocation
 from certificates.permissions import Action, environments_for, require, user_can
 from certificates.services import Actor, ServiceError
-from certificates.services.keys import KeyFormat, company_name
+from certificates.services.keys import company_name
 from certificates.services.revocations import (
     key_destroy,
     revocation_confirm,
@@ -31,6 +31,7 @@ from certificates.services.revocations import (
     revocation_request,
 )
 from certificates.views import access
+from certificates.views.requests import attachment, key_download
 
 # Treezor's API hosts, for the "How to use" panel when an environment names none.
 EXAMPLE_HOSTS = {
@@ -159,7 +160,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 def download_pem(request: HttpRequest, pk: int) -> HttpResponse:
     certificate = certificate_for(request, pk)
     filename = crypto.treezor_filename(company_name(), "cert", certificate.signing_request.purpose)
-    return _file(certificate.pem.encode("ascii"), filename, "application/x-pem-file")
+    return attachment(certificate.pem.encode("ascii"), filename, "application/x-pem-file")
 
 
 @require_GET
@@ -167,50 +168,22 @@ def download_chain(request: HttpRequest, pk: int) -> HttpResponse:
     """The certificate followed by its chain, as servers and curl expect a full chain."""
     certificate = certificate_for(request, pk)
     filename = crypto.treezor_filename(company_name(), "chain", certificate.signing_request.purpose)
-    return _file(
+    return attachment(
         (certificate.pem.rstrip() + "\n" + certificate.chain_pem).encode("ascii"),
         filename,
         "application/x-pem-file",
     )
 
 
-def _file(content: bytes, filename: str, content_type: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 @require_POST
 @never_cache
 @sensitive_post_parameters("passphrase")
-@sensitive_variables("export", "passphrase")
 def download_key(request: HttpRequest, pk: int) -> HttpResponse:
     """The key as PKCS#1 PEM or a PKCS#12 bundle: custodians, fresh password, recorded."""
     certificate = certificate_for(request, pk, Action.CUSTODY)
-    back = reverse("certificate_detail", args=[pk])
-    if not access.authenticated_recently(request):
-        return access.reauthenticate(request, back_to=back)
-    key_format: KeyFormat = "pkcs12" if request.POST.get("format") == "pkcs12" else "pem"
-    passphrase = None
-    if key_format == "pkcs12":
-        form = Pkcs12Form(request.POST)
-        if not form.is_valid():
-            messages.error(request, "Type a passphrase for the PKCS#12 bundle.")
-            return redirect(back)
-        passphrase = form.cleaned_data["passphrase"]
-    try:
-        export = services.key_export(
-            actor=Actor.from_request(request),
-            signing_request=certificate.signing_request,
-            key_format=key_format,
-            passphrase=passphrase,
-        )
-    except ServiceError as error:
-        messages.error(request, error.message)
-        return redirect(back)
-    response = _file(export.content, export.filename, export.content_type)
-    response["Cache-Control"] = "no-store, private"
-    return response
+    return key_download(
+        request, certificate.signing_request, back_to=reverse("certificate_detail", args=[pk])
+    )
 
 
 @never_cache

@@ -14,7 +14,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET, require_POST
 
 from certificates import crypto, selectors, services
-from certificates.forms import MarkSentForm
+from certificates.forms import MarkSentForm, Pkcs12Form
 from certificates.models import Environment, Purpose, SigningRequest
 from certificates.permissions import Action, user_can
 from certificates.services import Actor, ServiceError
@@ -23,7 +23,7 @@ from certificates.services.tam import SENDABLE, tam_email_compose
 from certificates.views import access
 
 
-def _attachment(content: bytes, filename: str, content_type: str) -> HttpResponse:
+def attachment(content: bytes, filename: str, content_type: str) -> HttpResponse:
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -75,32 +75,47 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 def download_csr(request: HttpRequest, pk: int) -> HttpResponse:
     signing_request = access.signing_request_for(request, pk)
     filename = crypto.treezor_filename(company_name(), "csr", signing_request.purpose)
-    return _attachment(signing_request.csr_pem.encode("ascii"), filename, "application/pkcs10")
+    return attachment(signing_request.csr_pem.encode("ascii"), filename, "application/pkcs10")
 
 
-@require_POST
-@never_cache
-@sensitive_post_parameters("passphrase")
-@sensitive_variables("export")
-def download_key(request: HttpRequest, pk: int) -> HttpResponse:
-    """The private key, for custodians who typed their password in the last five minutes."""
-    signing_request = access.signing_request_for(request, pk, Action.CUSTODY)
+@sensitive_variables("export", "passphrase")
+def key_download(
+    request: HttpRequest, signing_request: SigningRequest, *, back_to: str
+) -> HttpResponse:
+    """The one way a private key leaves through the web (rule 3): custodians only (checked by
+    the caller and again by the service), after a password typed in the last five minutes, as
+    PKCS#1 PEM or a PKCS#12 bundle, never cached, and recorded by the service."""
     if not access.authenticated_recently(request):
-        return access.reauthenticate(request, back_to=signing_request.get_absolute_url())
+        return access.reauthenticate(request, back_to=back_to)
     key_format: KeyFormat = "pkcs12" if request.POST.get("format") == "pkcs12" else "pem"
+    passphrase = None
+    if key_format == "pkcs12":
+        form = Pkcs12Form(request.POST)
+        if not form.is_valid():
+            messages.error(request, "Type a passphrase for the PKCS#12 bundle.")
+            return redirect(back_to)
+        passphrase = form.cleaned_data["passphrase"]
     try:
         export = services.key_export(
             actor=Actor.from_request(request),
             signing_request=signing_request,
             key_format=key_format,
-            passphrase=request.POST.get("passphrase") or None,
+            passphrase=passphrase,
         )
     except ServiceError as error:
         messages.error(request, error.message)
-        return redirect(signing_request.get_absolute_url())
-    response = _attachment(export.content, export.filename, export.content_type)
+        return redirect(back_to)
+    response = attachment(export.content, export.filename, export.content_type)
     response["Cache-Control"] = "no-store, private"
     return response
+
+
+@require_POST
+@never_cache
+@sensitive_post_parameters("passphrase")
+def download_key(request: HttpRequest, pk: int) -> HttpResponse:
+    signing_request = access.signing_request_for(request, pk, Action.CUSTODY)
+    return key_download(request, signing_request, back_to=signing_request.get_absolute_url())
 
 
 @require_POST
@@ -199,4 +214,4 @@ def csr_archive(request: HttpRequest, slug: str) -> HttpResponse:
         .removesuffix(".pem")
         + ".zip"
     )
-    return _attachment(buffer.getvalue(), filename, "application/zip")
+    return attachment(buffer.getvalue(), filename, "application/zip")
