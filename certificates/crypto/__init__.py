@@ -5,8 +5,9 @@ rule here traces back to Treezor's mTLS page (``docs/treezor-mtls.md``) and DESI
 
 Modules: ``errors`` (CryptoError and friends), ``keys`` (RSA 2048, PKCS#1, fingerprints),
 ``subject`` (the CSR subject table), ``csr`` (building and checking CSRs), ``certs``
-(certificates, chains, CA bundles), ``detect`` (private-key material), ``formats`` (OpenSSL
-dates, PKCS#12, Treezor file names).
+(reading certificates, chains and CA bundles), ``chains`` (path validation to the trusted
+Treezor CA), ``detect`` (private-key material), ``formats`` (OpenSSL dates, PKCS#12, Treezor
+file names).
 """
 
 from .certs import (
@@ -19,8 +20,8 @@ from .certs import (
     parse_ca_bundle,
     parse_certificates,
     split_leaf_and_chain,
-    verify_chain,
 )
+from .chains import is_self_signed, issuing_chain, verify_chain, verify_path
 from .csr import build_csr, csr_to_pem, parse_csr
 from .detect import (
     contains_private_key_material,
@@ -75,6 +76,8 @@ __all__ = [
     "has_client_auth_eku",
     "is_ca",
     "is_host_name",
+    "is_self_signed",
+    "issuing_chain",
     "key_matches",
     "load_private_key",
     "openssl_date",
@@ -89,4 +92,5 @@ __all__ = [
     "treezor_filename",
     "validate_subject",
     "verify_chain",
+    "verify_path",
 ]

@@ -1,14 +1,15 @@
-"""Certificates Treezor returns: reading them in any common packaging, and checking the chain.
+"""Certificates Treezor returns: reading them in any common packaging, and small facts about them.
 
-Rule 5 of DESIGN.md: an uploaded certificate is accepted only if it matches a signing request,
-its dates are read from the certificate itself, and its chain is verified against the
-environment's Treezor CA bundle when one is configured.
+Rule 5 of DESIGN.md: an uploaded certificate is accepted only if it matches a signing request and
+its dates are read from the certificate itself. This module reads certificates (PEM, DER,
+PKCS#7), tells the leaf from its chain, reads a CA bundle and states small facts (CA or not,
+fingerprint, clientAuth); whether a certificate chains to the environment's trusted Treezor CA
+(path validation) is decided in ``chains``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -27,10 +28,6 @@ from ._encoding import (
 from .csr import CERTIFICATE_LABELS, CSR_LABELS, PKCS7_LABELS
 from .detect import ensure_no_private_key_material
 from .errors import CryptoError
-from .formats import as_utc, openssl_date
-
-# Longer than any real chain (leaf, one or two intermediates, root); stops loops.
-MAX_CHAIN_LENGTH = 8
 
 
 def parse_certificates(data: bytes) -> list[x509.Certificate]:
@@ -149,7 +146,7 @@ def _not_a_certificate() -> CryptoError:
     )
 
 
-# --- Chains ---------------------------------------------------------------------------------
+# --- Leaf, chain and CA bundle --------------------------------------------------------------
 
 
 def is_ca(certificate: x509.Certificate) -> bool:
@@ -255,99 +252,6 @@ def parse_ca_bundle(pem: bytes) -> list[x509.Certificate]:
                 code="bundle_not_ca",
             )
     return _unique(certificates)
-
-
-def verify_chain(
-    leaf: x509.Certificate,
-    chain: list[x509.Certificate],
-    ca_bundle_pem: bytes,
-    *,
-    at: datetime,
-) -> None:
-    """Raise CryptoError unless ``leaf`` chains up to a certificate of the bundle at ``at``.
-
-    Each link is checked by name and signature (``verify_directly_issued_by``); every
-    intermediate must be a CA; every certificate on the path, the bundle's included, must be
-    valid at ``at``. A self-signed certificate outside the bundle is never trusted, even if it
-    was uploaded with the chain. Not checked: revocation, name constraints, policies.
-    """
-    anchors = parse_ca_bundle(ca_bundle_pem)
-    moment = as_utc(at)
-    _check_validity(leaf, moment)
-    path = [leaf]
-    current = leaf
-    for _ in range(MAX_CHAIN_LENGTH):
-        anchor = next((a for a in anchors if _signed_by(current, a)), None)
-        if anchor is not None:
-            _check_validity(anchor, moment)
-            return
-        issuer = next(
-            (
-                c
-                for c in chain
-                if c not in path and c.issuer != c.subject and _signed_by(current, c)
-            ),
-            None,
-        )
-        if issuer is None:
-            raise _no_issuer(current, anchors, chain)
-        if not is_ca(issuer):
-            raise CryptoError(
-                f"The certificate {describe_name(current.subject)} is signed by "
-                f"{describe_name(issuer.subject)}, which is not a CA certificate.",
-                code="chain_not_ca",
-            )
-        _check_validity(issuer, moment)
-        path.append(issuer)
-        current = issuer
-    raise CryptoError("The certificate chain is too long.", code="chain_too_long")
-
-
-def _no_issuer(
-    current: x509.Certificate,
-    anchors: list[x509.Certificate],
-    chain: list[x509.Certificate],
-) -> CryptoError:
-    name = describe_name(current.subject)
-    same_name = [c for c in anchors + chain if c.subject == current.issuer and c != current]
-    if same_name:
-        return CryptoError(
-            f"The signature of the certificate {name} does not verify with the key of "
-            f"{describe_name(current.issuer)}: it was issued by another CA of the same name, "
-            "or altered.",
-            code="chain_signature",
-        )
-    if current.issuer == current.subject:
-        return CryptoError(
-            f"The certificate {name} is self-signed and is not in the CA bundle: it was not "
-            "issued by Treezor's CA.",
-            code="chain_untrusted",
-        )
-    return CryptoError(
-        f"The certificate {name} is issued by {describe_name(current.issuer)}, which is not in "
-        "the CA bundle nor among the certificates uploaded with it. If that is a Treezor "
-        "intermediate CA, upload the full chain Treezor sent; otherwise the certificate comes "
-        "from another CA or another environment.",
-        code="chain_untrusted",
-    )
-
-
-def _check_validity(certificate: x509.Certificate, at: datetime) -> None:
-    # RFC 5280, 4.1.2.5: the validity period includes both notBefore and notAfter.
-    name = describe_name(certificate.subject)
-    when = openssl_date(at)
-    if at < certificate.not_valid_before_utc:
-        start = openssl_date(certificate.not_valid_before_utc)
-        raise CryptoError(
-            f"The certificate {name} is not yet valid on {when}: it starts on {start}.",
-            code="not_yet_valid",
-        )
-    if at > certificate.not_valid_after_utc:
-        end = openssl_date(certificate.not_valid_after_utc)
-        raise CryptoError(
-            f"The certificate {name} had expired on {when}: it ended on {end}.",
-            code="expired",
-        )
 
 
 def describe_name(name: x509.Name) -> str:
