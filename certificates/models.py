@@ -42,6 +42,15 @@ class Environment(models.Model):
     signature_required = models.BooleanField(
         default=False, help_text="Whether this environment also needs a PCI DSS signature set."
     )
+    # Rule 7 done for the user: a month ahead the scan makes the renewal request (new key) and
+    # sends its CSR to the TAM. None means the default: on, unless the key of the certificate
+    # being renewed was brought by the user (certdesk then holds no key policy of theirs).
+    prepare_renewals = models.BooleanField(
+        null=True,
+        blank=True,
+        default=None,
+        help_text="Prepare renewals automatically; empty: on unless the user brought the key.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -162,6 +171,11 @@ class SigningRequest(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     # The wizard's one-time token: a form submitted twice creates one request, never two keys.
     creation_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    cancel_reason = models.TextField(blank=True)
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-created_at", "-id"]
@@ -175,6 +189,12 @@ class SigningRequest(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="sent") | Q(sent_at__isnull=False), name="request_sent_has_date"
             ),
+            # A withdrawn request says when; nothing else carries a cancellation date.
+            models.CheckConstraint(
+                condition=Q(status="cancelled", cancelled_at__isnull=False)
+                | (~Q(status="cancelled") & Q(cancelled_at__isnull=True)),
+                name="request_cancelled_has_date",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -185,11 +205,23 @@ class SigningRequest(models.Model):
 
 
 class Certificate(models.Model):
-    """A certificate Treezor signed for a request, with its chain; dates read from itself."""
+    """A certificate Treezor signed for a request, with its chain; dates read from itself.
+
+    Which certificate is *in service* is a recorded fact (DESIGN.md, "Lifecycle"): installing a
+    certificate for an (environment, purpose) supersedes the one in service for that pair, so a
+    certificate is in service exactly while ``superseded_at`` is empty, and ``replaces`` says
+    which one it took over from. Nothing derives supersession from dates: a status never flips
+    back when another certificate is revoked or uploaded.
+    """
 
     signing_request = models.ForeignKey(
         SigningRequest, on_delete=models.PROTECT, related_name="certificates"
     )
+    # The request's, copied when installed, so the database can hold "one in service per pair".
+    environment = models.ForeignKey(
+        Environment, on_delete=models.PROTECT, related_name="certificates"
+    )
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
     pem = models.TextField()
     chain_pem = models.TextField(blank=True)
     serial = models.CharField(max_length=64)
@@ -198,10 +230,21 @@ class Certificate(models.Model):
     not_before = models.DateTimeField()
     not_after = models.DateTimeField(db_index=True)
     fingerprint = models.CharField(max_length=64, unique=True)
+    # What the upload found worth saying (no clientAuth, subject differs): kept on its page.
+    warnings = models.JSONField(default=list, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    replaces = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replaced_by",
+        help_text="The certificate that was in service for the pair when this one was installed.",
+    )
+    superseded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering: ClassVar[list[str]] = ["not_after", "id"]
@@ -209,10 +252,31 @@ class Certificate(models.Model):
             models.CheckConstraint(
                 condition=Q(not_after__gt=models.F("not_before")), name="certificate_dates_ordered"
             ),
+            # At most one certificate in service per (environment, purpose): two concurrent
+            # installs cannot both win, whatever the code above does.
+            models.UniqueConstraint(
+                fields=["environment", "purpose"],
+                condition=Q(superseded_at__isnull=True),
+                name="one_certificate_in_service",
+            ),
+            models.CheckConstraint(
+                condition=~Q(replaces=models.F("id")), name="certificate_replaces_another"
+            ),
+        ]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(
+                fields=["not_after"],
+                condition=Q(superseded_at__isnull=True),
+                name="certificate_in_service_expiry",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"certificate {self.serial} ({self.subject})"
+
+    @property
+    def in_service(self) -> bool:
+        return self.superseded_at is None
 
 
 class Revocation(models.Model):

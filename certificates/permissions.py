@@ -51,6 +51,16 @@ def require(
         raise PermissionDenied(f"Your role in {environment.name} does not allow this.")
 
 
+def is_administrator(user: AbstractBaseUser | AnonymousUser | None) -> bool:
+    """Administrators (active superusers) alone change what certdesk trusts and who may act."""
+    return (
+        user is not None
+        and user.is_authenticated
+        and user.is_active
+        and bool(getattr(user, "is_superuser", False))
+    )
+
+
 def environments_for(
     user: AbstractBaseUser | AnonymousUser | None, action: Action = Action.VIEW
 ) -> QuerySet[Environment]:

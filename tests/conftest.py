@@ -81,14 +81,23 @@ def migrated_environment(name: str) -> Environment:
     return Environment.objects.get_or_create(slug=name.lower(), defaults={"name": name})[0]
 
 
-@pytest.fixture
-def sandbox(db: None) -> Environment:
-    return migrated_environment("Sandbox")
+def trusting(environment: Environment, ca: LocalCA) -> Environment:
+    """``environment`` with the local CA as its Treezor CA, as an administrator sets it up
+    (rule 5: certificates are installed only if they chain to it)."""
+    if not environment.ca_bundle:
+        environment.ca_bundle = ca.bundle_pem().decode("ascii")
+        environment.save(update_fields=["ca_bundle"])
+    return environment
 
 
 @pytest.fixture
-def production(db: None) -> Environment:
-    return migrated_environment("Production")
+def sandbox(db: None, local_ca: LocalCA) -> Environment:
+    return trusting(migrated_environment("Sandbox"), local_ca)
+
+
+@pytest.fixture
+def production(db: None, local_ca: LocalCA) -> Environment:
+    return trusting(migrated_environment("Production"), local_ca)
 
 
 ACME = crypto.Subject(

@@ -50,12 +50,23 @@ def certificate(
     not_after: datetime = NOW + 200 * DAY,
     purpose: str = "mtls",
 ) -> Certificate:
+    """A certificate installed for (env, purpose): the one in service there is superseded by it,
+    as the upload service records it."""
     key = Key.objects.create(source="imported", fingerprint=secrets.token_hex(32))
     request = SigningRequest.objects.create(
         environment=env, purpose=purpose, key=key, csr_pem="x", status="fulfilled", **SUBJECT
     )
+    current = Certificate.objects.filter(
+        environment=env, purpose=purpose, superseded_at__isnull=True
+    ).first()
+    if current is not None:
+        current.superseded_at = NOW - DAY
+        current.save(update_fields=["superseded_at"])
     return Certificate.objects.create(
         signing_request=request,
+        environment=env,
+        purpose=purpose,
+        replaces=current,
         pem="x",
         serial=secrets.token_hex(8),
         subject="CN=acme.com",
@@ -84,7 +95,7 @@ def in_python(row: Certificate, now: datetime) -> CertificateStatus:
         now=now,
         revocation_requested=revocation is not None,
         revocation_confirmed=revocation is not None and revocation.confirmed_at is not None,
-        has_newer_valid=row.has_newer_valid,  # type: ignore[attr-defined]
+        superseded=row.superseded_at is not None,
         renewal_lead_days=settings.CERTDESK_RENEWAL_LEAD_DAYS,
     )
 
@@ -110,11 +121,11 @@ def one_of_each() -> dict[int, CertificateStatus]:
     add("Not yet", CertificateStatus.NOT_YET_VALID, not_before=NOW + DAY)
     add("Due", CertificateStatus.RENEWAL_DUE, not_after=NOW + 10 * DAY)
     add("Valid", CertificateStatus.VALID)
-    # Superseded: an older certificate while a newer one of the same environment and purpose
-    # is valid; the newer one is valid itself, and a signature certificate is not affected.
+    # Superseded is recorded: a certificate replaced by a later install stays superseded even
+    # when the one that replaced it expires first; a signature certificate is not affected.
     shared = environment("Shared")
-    old = certificate(shared, not_after=NOW + 100 * DAY)
-    new = certificate(shared, not_after=NOW + 365 * DAY)
+    old = certificate(shared, not_after=NOW + 365 * DAY)
+    new = certificate(shared, not_after=NOW + 100 * DAY)
     other_purpose = certificate(shared, not_after=NOW + 50 * DAY, purpose="signature")
     expected |= {
         old.pk: CertificateStatus.SUPERSEDED,
@@ -137,6 +148,12 @@ def one_of_each() -> dict[int, CertificateStatus]:
     expired_old = certificate(replaced, not_after=NOW - DAY)
     certificate(replaced, not_after=NOW + 300 * DAY)
     expected[expired_old.pk] = CertificateStatus.SUPERSEDED
+    # A replaced certificate that is then revoked says revoked: records of revocation outrank.
+    revoked_old = environment("Revoked after replacement")
+    first = certificate(revoked_old)
+    certificate(revoked_old)
+    revoke(first, confirmed=True)
+    expected[first.pk] = CertificateStatus.REVOKED
     return expected
 
 

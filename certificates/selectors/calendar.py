@@ -18,7 +18,7 @@ from django.urls import reverse
 from certificates import crypto
 from certificates.models import CalendarFeed, Purpose
 from certificates.permissions import environments_for
-from certificates.selectors.status import certificates_with_status, status_of
+from certificates.selectors.status import certificates_in_service, status_of
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -55,14 +55,16 @@ class CalendarEvent:
 
 
 def calendar_events(*, user: AbstractBaseUser, now: datetime) -> list[CalendarEvent]:
-    """Two events per certificate of the environments ``user`` may view, in one query.
+    """Two events per certificate in service (not being revoked) of the environments ``user``
+    may view, in one query: a replaced or revoked certificate has no renewal to plan, and its
+    events leave the feed.
 
     The UIDs depend only on the certificate, so a client updates an event instead of adding a
     second one when the feed is fetched again.
     """
     lead = timedelta(days=int(settings.CERTDESK_RENEWAL_LEAD_DAYS))
-    certificates = certificates_with_status(now=now).filter(
-        signing_request__environment__in=environments_for(user)
+    certificates = certificates_in_service(now=now).filter(
+        environment__in=environments_for(user), revocation__isnull=True
     )
     events = []
     for certificate in certificates:

@@ -5,14 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
 from certificates.models import Certificate, Environment, Purpose, SigningRequest
 from certificates.permissions import Action, environments_for
-from certificates.selectors.status import CertificateStatus, certificates_with_status, status_of
+from certificates.selectors.status import (
+    CertificateStatus,
+    certificates_in_service,
+    days_left,
+    status_of,
+)
 
 OPEN_STATUSES = (
     SigningRequest.Status.DRAFT,
@@ -103,21 +107,9 @@ def dashboard_rows(user: object, *, now: datetime | None = None) -> list[Dashboa
     environments = list(environments_for(user))  # type: ignore[arg-type]
     requestable = {e.pk for e in environments_for(user, Action.REQUEST)}  # type: ignore[arg-type]
 
-    latest = (
-        Certificate.objects.filter(signing_request__environment__in=environments)
-        .values("signing_request__environment", "signing_request__purpose")
-        .annotate(latest=Max("not_after"))
-    )
-    wanted = Q(pk__in=[])
-    for item in latest:
-        wanted |= Q(
-            signing_request__environment=item["signing_request__environment"],
-            signing_request__purpose=item["signing_request__purpose"],
-            not_after=item["latest"],
-        )
     current = {
-        (c.signing_request.environment_id, c.signing_request.purpose): c
-        for c in certificates_with_status(now=now).filter(wanted)
+        (c.environment_id, c.purpose): c
+        for c in certificates_in_service(now=now).filter(environment__in=environments)
     }
     open_requests: dict[tuple[int, str], list[SigningRequest]] = {}
     for request in SigningRequest.objects.filter(
@@ -140,7 +132,7 @@ def dashboard_rows(user: object, *, now: datetime | None = None) -> list[Dashboa
             )
             if cell.certificate is not None:
                 cell.status = status_of(cell.certificate, now=now)
-                cell.days_left = (cell.certificate.not_after - now).days
+                cell.days_left = days_left(cell.certificate.not_after, now)
             cell.action_label, cell.action_url = _next_action(cell, can_request)
             cells.append(cell)
         rows.append(DashboardRow(environment=environment, cells=cells, can_request=can_request))

@@ -1,4 +1,9 @@
-"""Uploading the certificate Treezor signed (rule 5): matched by key, checked, then stored."""
+"""Installing the certificate Treezor signed (rule 5): matched by key, checked, then put in
+service for its (environment, purpose), superseding the certificate that was (DESIGN.md,
+"Lifecycle"). Two things are decisions rather than checks, and are asked, never assumed:
+replacing a good certificate in service, and trusting an issuer for an environment that has no
+Treezor CA yet.
+"""
 
 from __future__ import annotations
 
@@ -12,20 +17,60 @@ from django.utils import timezone
 
 from certificates import crypto
 from certificates.models import Certificate, Environment, Purpose, SigningRequest
-from certificates.permissions import Action, user_can
+from certificates.permissions import Action, is_administrator, user_can
 from certificates.selectors.requests import subject_of
+from certificates.selectors.status import CertificateStatus, status_of
 from certificates.services.audit import Actor, audit_record
 from certificates.services.errors import ServiceError
+
+# Replacing a certificate in one of these states takes a working certificate out of service.
+GOOD_STATUSES = (CertificateStatus.VALID, CertificateStatus.NOT_YET_VALID)
 
 
 @dataclass
 class UploadResult:
     certificate: Certificate
     warnings: list[str] = field(default_factory=list)
+    replaced: Certificate | None = None
+    trusted_issuer: bool = False
+
+
+@dataclass(frozen=True)
+class IssuerToTrust:
+    """A CA certificate offered as the environment's Treezor CA: what a person checks."""
+
+    subject: str
+    fingerprint: str  # colon-separated SHA-256, as openssl x509 -fingerprint -sha256 shows it
+    not_after: str
+
+
+@dataclass(frozen=True)
+class Question:
+    """One decision the upload needs before it can go on."""
+
+    kind: str  # "replace" | "trust_issuer"
+    message: str
+    issuers: tuple[IssuerToTrust, ...] = ()
+
+
+class ConfirmationNeeded(ServiceError):
+    """Nothing was stored: the upload goes on only once every question is answered yes
+    (``replace=True``, ``trust_issuer=True``; ``--replace``, ``--trust-issuer``)."""
+
+    def __init__(self, questions: list[Question]) -> None:
+        super().__init__(" ".join(q.message for q in questions), field="certificate")
+        self.questions = questions
+
+    def asks(self, kind: str) -> bool:
+        return any(q.kind == kind for q in self.questions)
 
 
 def _purpose_label(purpose: str) -> str:
     return str(Purpose(purpose).label)
+
+
+def _pair(environment: Environment, purpose: str) -> str:
+    return f"{environment.name} {_purpose_label(purpose)}"
 
 
 def _matching_request(
@@ -88,6 +133,107 @@ def _refuse_unusable(request: SigningRequest, leaf_fingerprint: str) -> None:
         )
 
 
+def _refuse_self_signed(leaf: x509.Certificate) -> None:
+    # Rule 5: only Treezor issues these certificates; a self-signed one proves nothing.
+    if crypto.is_self_signed(leaf):
+        raise ServiceError(
+            f"This certificate ({crypto.describe_name(leaf.subject)}) is self-signed: it was not "
+            "issued by Treezor. Upload the certificate Treezor signed for your CSR.",
+            field="certificate",
+        )
+
+
+def _issuers_to_trust(issuers: list[x509.Certificate]) -> tuple[IssuerToTrust, ...]:
+    return tuple(
+        IssuerToTrust(
+            subject=crypto.describe_name(issuer.subject),
+            fingerprint=crypto.format_fingerprint(crypto.certificate_fingerprint(issuer)),
+            not_after=crypto.openssl_date(issuer.not_valid_after_utc),
+        )
+        for issuer in issuers
+    )
+
+
+def _trust_check(
+    *,
+    actor: Actor,
+    request: SigningRequest,
+    leaf: x509.Certificate,
+    chain: list[x509.Certificate],
+    now: datetime,
+) -> tuple[list[x509.Certificate], Question | None]:
+    """Verify the path to the environment's Treezor CA. With no CA set yet, return the issuing
+    certificates an administrator may trust, and the question to ask them."""
+    environment = request.environment
+    bundle = environment.ca_bundle.strip()
+    if bundle:
+        try:
+            crypto.verify_chain(leaf, chain, bundle.encode("ascii"), at=now)
+        except crypto.CryptoError as error:
+            raise ServiceError(
+                f"The certificate does not verify against the {environment.name} Treezor "
+                f"CA bundle: {error}",
+                field="certificate",
+            ) from None
+        return [], None
+    # The operator at the command line (no --user) administers the installation anyway.
+    if actor.user is not None and not is_administrator(actor.user):
+        raise ServiceError(
+            f"{environment.name} has no Treezor CA yet, so certdesk cannot check who issued this "
+            f"certificate. An administrator must set {environment.name}'s Treezor CA first "
+            f"(Settings, {environment.name}), or upload this file and trust its issuer.",
+            field="certificate",
+        )
+    issuers = crypto.issuing_chain(leaf, chain)
+    if not issuers:
+        raise ServiceError(
+            f"{environment.name} has no Treezor CA yet, and this file does not carry the "
+            "certificate of its issuer. Upload the full chain Treezor sent (PEM chain or .p7b), "
+            f"or set {environment.name}'s Treezor CA in Settings first.",
+            field="certificate",
+        )
+    try:
+        crypto.verify_path(leaf, chain, issuers, at=now)
+    except crypto.CryptoError as error:
+        raise ServiceError(
+            f"The certificate does not verify against the issuer it came with: {error}",
+            field="certificate",
+        ) from None
+    offered = _issuers_to_trust(issuers)
+    names = ", ".join(f"{i.subject} (SHA-256 {i.fingerprint})" for i in offered)
+    return issuers, Question(
+        kind="trust_issuer",
+        message=f"{environment.name} has no Treezor CA yet. Trust this issuer for "
+        f"{environment.name}: {names}? Check the fingerprint with your TAM; every later "
+        f"{environment.name} certificate must then chain to it.",
+        issuers=offered,
+    )
+
+
+def _replace_question(
+    *, request: SigningRequest, current: Certificate | None, now: datetime
+) -> Question | None:
+    """Replacing a good certificate in service, or a second certificate for one request, is a
+    decision; replacing an expiring, expired or revoked one is the normal course of things."""
+    environment, purpose = request.environment, request.purpose
+    if current is not None and status_of(current, now=now) in GOOD_STATUSES:
+        return Question(
+            kind="replace",
+            message=f"{_pair(environment, purpose)} already has certificate #{current.pk}, "
+            f"valid until {timezone.localtime(current.not_after):%Y-%m-%d %H:%M %Z}; installing "
+            "this one replaces it.",
+        )
+    earlier = request.certificates.order_by("-uploaded_at", "-pk").first()
+    if earlier is not None:
+        return Question(
+            kind="replace",
+            message=f"Request #{request.pk} already has certificate #{earlier.pk} (uploaded "
+            f"{earlier.uploaded_at:%Y-%m-%d}); installing a second certificate for the same "
+            "request replaces it.",
+        )
+    return None
+
+
 def _warnings(request: SigningRequest, leaf: x509.Certificate, now: datetime) -> list[str]:
     warnings: list[str] = []
     got = crypto.Subject.from_x509_name(leaf.subject)
@@ -123,14 +269,23 @@ def certificate_upload(
     data: bytes,
     environment: Environment | None = None,
     purpose: str | None = None,
+    replace: bool = False,
+    trust_issuer: bool = False,
     now: datetime | None = None,
 ) -> UploadResult:
-    """Accept a signed certificate only if it matches a request and passes every check."""
+    """Install a signed certificate only if it matches a request and passes every check.
+
+    It then is the certificate in service for its (environment, purpose), and the one that was
+    is recorded as superseded by it. Raises :class:`ConfirmationNeeded`, having stored nothing,
+    when it would replace a good certificate (``replace``) or trust a new issuer
+    (``trust_issuer``, administrators only).
+    """
     now = now or timezone.now()
     try:
         leaf, chain = crypto.split_leaf_and_chain(crypto.parse_certificates(data))
     except crypto.CryptoError as error:
         raise ServiceError(str(error), field="certificate") from None
+    _refuse_self_signed(leaf)
 
     request = _matching_request(
         actor=actor,
@@ -146,50 +301,156 @@ def certificate_upload(
             "Ask Treezor for a new certificate (renew with a new key).",
             field="certificate",
         )
-    bundle = request.environment.ca_bundle.strip()
-    if bundle:
-        try:
-            crypto.verify_chain(leaf, chain, bundle.encode("ascii"), at=now)
-        except crypto.CryptoError as error:
-            raise ServiceError(
-                f"The certificate does not verify against the {request.environment.name} Treezor "
-                f"CA bundle: {error}",
-                field="certificate",
-            ) from None
+    issuers, trust_question = _trust_check(
+        actor=actor, request=request, leaf=leaf, chain=chain, now=now
+    )
     warnings = _warnings(request, leaf, now)
-
     try:
         with transaction.atomic():
-            certificate = Certificate.objects.create(
-                signing_request=request,
-                pem=crypto.certificate_to_pem(leaf).decode("ascii"),
-                chain_pem=crypto.certificates_to_pem(chain).decode("ascii"),
-                serial=format(leaf.serial_number, "X"),
-                subject=crypto.Subject.from_x509_name(leaf.subject).openssl_oneline(),
-                issuer=crypto.describe_name(leaf.issuer),
-                not_before=leaf.not_valid_before_utc,
-                not_after=leaf.not_valid_after_utc,
-                fingerprint=leaf_fingerprint,
-                uploaded_by=actor.user,
-            )
-            SigningRequest.objects.filter(pk=request.pk).update(
-                status=SigningRequest.Status.FULFILLED, updated_at=now
-            )
-            audit_record(
+            return _install(
                 actor=actor,
-                action="certificate.uploaded",
-                target=certificate,
-                environment=request.environment,
-                details={
-                    "request": request.pk,
-                    "serial": certificate.serial,
-                    "fingerprint": leaf_fingerprint,
-                    "not_after": certificate.not_after.isoformat(),
-                    "warnings": len(warnings),
-                },
+                request=request,
+                leaf=leaf,
+                chain=chain,
+                warnings=warnings,
+                issuers=issuers,
+                trust_question=trust_question,
+                replace=replace,
+                trust_issuer=trust_issuer,
+                now=now,
             )
     except IntegrityError:
+        # The partial unique index on the pair, or the fingerprint: a concurrent install won.
         raise ServiceError(
-            "This certificate was uploaded already, at the same moment.", field="certificate"
+            f"Another certificate was installed for {_pair(request.environment, request.purpose)} "
+            "at the same moment. Reload the page to see it, then upload again if this one "
+            "should replace it.",
+            field="certificate",
         ) from None
-    return UploadResult(certificate=certificate, warnings=warnings)
+
+
+def _install(
+    *,
+    actor: Actor,
+    request: SigningRequest,
+    leaf: x509.Certificate,
+    chain: list[x509.Certificate],
+    warnings: list[str],
+    issuers: list[x509.Certificate],
+    trust_question: Question | None,
+    replace: bool,
+    trust_issuer: bool,
+    now: datetime,
+) -> UploadResult:
+    environment, purpose = request.environment, request.purpose
+    # Locked, so two uploads for one pair take turns; the second then finds this one in
+    # service (or, on PostgreSQL, no row and the unique index) and cannot supersede twice.
+    current = (
+        Certificate.objects.select_for_update(of=("self",))
+        .select_related("revocation")
+        .filter(environment=environment, purpose=purpose, superseded_at__isnull=True)
+        .first()
+    )
+    questions = [
+        q
+        for q, answered in (
+            (trust_question, trust_issuer),
+            (_replace_question(request=request, current=current, now=now), replace),
+        )
+        if q is not None and not answered
+    ]
+    if questions:
+        raise ConfirmationNeeded(questions)
+    if trust_question is not None:
+        _trust_issuers(actor=actor, environment=environment, issuers=issuers)
+
+    if current is not None:
+        Certificate.objects.filter(pk=current.pk).update(superseded_at=now)
+    certificate = Certificate.objects.create(
+        signing_request=request,
+        environment=environment,
+        purpose=purpose,
+        pem=crypto.certificate_to_pem(leaf).decode("ascii"),
+        chain_pem=crypto.certificates_to_pem(chain).decode("ascii"),
+        serial=format(leaf.serial_number, "X"),
+        subject=crypto.Subject.from_x509_name(leaf.subject).openssl_oneline(),
+        issuer=crypto.describe_name(leaf.issuer),
+        not_before=leaf.not_valid_before_utc,
+        not_after=leaf.not_valid_after_utc,
+        fingerprint=crypto.certificate_fingerprint(leaf),
+        warnings=warnings,
+        uploaded_by=actor.user,
+        replaces=current,
+    )
+    fulfilled = (
+        SigningRequest.objects.filter(pk=request.pk)
+        .exclude(status=SigningRequest.Status.CANCELLED)
+        .update(status=SigningRequest.Status.FULFILLED, updated_at=now)
+    )
+    if not fulfilled:  # cancelled while this upload was being checked: nothing is kept
+        raise ServiceError(
+            f"Request #{request.pk} was cancelled meanwhile; a certificate for it is not "
+            "accepted. Make a new request.",
+            field="certificate",
+        )
+    audit_record(
+        actor=actor,
+        action="certificate.uploaded",
+        target=certificate,
+        environment=environment,
+        details={
+            "request": request.pk,
+            "serial": certificate.serial,
+            "fingerprint": certificate.fingerprint,
+            "not_after": certificate.not_after.isoformat(),
+            "warnings": len(warnings),
+            "replaces": current.pk if current is not None else None,
+        },
+    )
+    if current is not None:
+        audit_record(
+            actor=actor,
+            action="certificate.superseded",
+            target=current,
+            environment=environment,
+            details={"by": certificate.pk, "serial": current.serial},
+        )
+        current.superseded_at = now
+    return UploadResult(
+        certificate=certificate,
+        warnings=warnings,
+        replaced=current,
+        trusted_issuer=trust_question is not None,
+    )
+
+
+def _trust_issuers(
+    *, actor: Actor, environment: Environment, issuers: list[x509.Certificate]
+) -> None:
+    # Compare-and-set: an administrator setting a CA meanwhile is not overwritten.
+    stored = Environment.objects.filter(pk=environment.pk, ca_bundle="").update(
+        ca_bundle=crypto.certificates_to_pem(issuers).decode("ascii")
+    )
+    if not stored:
+        raise ServiceError(
+            f"{environment.name}'s Treezor CA was set meanwhile; upload the certificate again "
+            "to check it against that CA.",
+            field="certificate",
+        )
+    environment.refresh_from_db(fields=["ca_bundle"])
+    audit_record(
+        actor=actor,
+        action="environment.ca_trusted",
+        target=environment,
+        environment=environment,
+        details={
+            "issuers": [
+                {
+                    "subject": crypto.describe_name(issuer.subject),
+                    "fingerprint": crypto.certificate_fingerprint(issuer),
+                }
+                for issuer in issuers
+            ],
+            "how": "trusted on upload",
+        },
+    )

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from django.db import transaction
+from django.db.models import F
 from django.views.decorators.debug import sensitive_variables
 
 from certificates import crypto, vault
-from certificates.models import CompanyProfile, SigningRequest
+from certificates.models import Certificate, CompanyProfile, SigningRequest
 from certificates.permissions import Action, require
 from certificates.services.audit import Actor, audit_record
 from certificates.services.errors import ServiceError
@@ -39,8 +40,14 @@ def key_export(
     signing_request: SigningRequest,
     key_format: KeyFormat = "pem",
     passphrase: str | None = None,
+    certificate: Certificate | None = None,
 ) -> KeyExport:
-    """Decrypt a request's private key for a custodian, as PKCS#1 PEM or a PKCS#12 bundle."""
+    """Decrypt a request's private key for a custodian, as PKCS#1 PEM or a PKCS#12 bundle.
+
+    A PKCS#12 bundle holds ``certificate`` (from its own page), else the request's certificate
+    in service, else the one installed last: always a certificate of this very request, whose
+    public key is the key's.
+    """
     environment = signing_request.environment
     if actor.user is not None:
         require(actor.user, Action.CUSTODY, environment)
@@ -68,7 +75,15 @@ def key_export(
         filename = crypto.treezor_filename(company, "privatekey", purpose)
         content_type = "application/x-pem-file"
     elif key_format == "pkcs12":
-        certificate = signing_request.certificates.order_by("-not_after").first()
+        if certificate is not None and certificate.signing_request_id != signing_request.pk:
+            raise ServiceError(
+                f"Certificate #{certificate.pk} was not issued for request #{signing_request.pk}."
+            )
+        certificate = certificate or (
+            signing_request.certificates.order_by(
+                F("superseded_at").desc(nulls_first=True), "-uploaded_at", "-pk"
+            ).first()
+        )
         if certificate is None:
             raise ServiceError(
                 "A PKCS#12 bundle holds the key with its certificate; upload the certificate "
@@ -104,6 +119,10 @@ def key_export(
             action="key.exported",
             target=signing_request,
             environment=environment,
-            details={"format": key_format, "key_fingerprint": key.fingerprint},
+            details={
+                "format": key_format,
+                "key_fingerprint": key.fingerprint,
+                "certificate": certificate.pk if key_format == "pkcs12" and certificate else None,
+            },
         )
     return KeyExport(filename=filename, content=content, content_type=content_type)

@@ -23,6 +23,7 @@ from certificates.forms import (
 from certificates.models import Certificate, Environment, Revocation
 from certificates.permissions import Action, environments_for, require, user_can
 from certificates.services import Actor, ServiceError
+from certificates.services.certificates import ConfirmationNeeded
 from certificates.services.keys import company_name
 from certificates.services.revocations import (
     key_destroy,
@@ -49,6 +50,14 @@ def certificate_for(request: HttpRequest, pk: int, action: Action = Action.VIEW)
         raise Http404("No such certificate.")
     require(request.user, action, certificate.signing_request.environment)
     return certificate
+
+
+def _has_replacement(certificate: Certificate) -> bool:
+    try:
+        certificate.replaced_by  # noqa: B018 - a reverse one-to-one raises when absent
+    except Certificate.DoesNotExist:
+        return False
+    return True
 
 
 def _revocation(certificate: Certificate) -> Revocation | None:
@@ -88,6 +97,24 @@ def upload(request: HttpRequest) -> HttpResponse:
                 data=form.cleaned_data["data"],
                 environment=chosen.get(form.cleaned_data["environment"]),
                 purpose=form.cleaned_data["purpose"] or None,
+                replace=request.POST.get("replace") == "yes",
+                trust_issuer=request.POST.get("trust_issuer") == "yes",
+            )
+        except ConfirmationNeeded as question:
+            # Nothing is stored yet: the same certificate comes back with the answers. It is
+            # not sensitive (rule 3), so it rides along in the page as PEM.
+            return render(
+                request,
+                "certificates/certificate_upload_confirm.html",
+                {
+                    "questions": question.questions,
+                    "pem": crypto.certificates_to_pem(
+                        crypto.parse_certificates(form.cleaned_data["data"])
+                    ).decode("ascii"),
+                    "environment": form.cleaned_data["environment"],
+                    "purpose": form.cleaned_data["purpose"],
+                    "for_request": for_request,
+                },
             )
         except ServiceError as error:
             form.add_error("certificate_file", error.message)
@@ -95,12 +122,16 @@ def upload(request: HttpRequest) -> HttpResponse:
             certificate = result.certificate
             messages.success(
                 request,
-                f"The certificate fulfils request #{certificate.signing_request_id} "
-                f"({certificate.signing_request.environment.name} "
-                f"{certificate.signing_request.get_purpose_display()}).",
+                f"Certificate #{certificate.pk} is now in service for "
+                f"{certificate.environment.name} {certificate.get_purpose_display()} "
+                f"(request #{certificate.signing_request_id})"
+                + (f"; it replaces certificate #{result.replaced.pk}." if result.replaced else ".")
+                + (
+                    f" {certificate.environment.name}'s Treezor CA is now the issuer you trusted."
+                    if result.trusted_issuer
+                    else ""
+                ),
             )
-            for warning in result.warnings:
-                messages.warning(request, warning)
             return redirect("certificate_detail", pk=certificate.pk)
     return render(
         request,
@@ -134,7 +165,10 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "signing_request": signing_request,
             "environment": environment,
             "status": selectors.status_of(certificate, now=now),
-            "days_left": (certificate.not_after - now).days,
+            "days_left": selectors.days_left(certificate.not_after, now),
+            "replaced_by": getattr(certificate, "replaced_by", None)
+            if _has_replacement(certificate)
+            else None,
             "openssl_dates": crypto.openssl_dates(leaf),
             "fingerprint": crypto.format_fingerprint(certificate.fingerprint),
             "chain": [crypto.describe_name(c.subject) for c in chain],
@@ -152,6 +186,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "pkcs12_form": Pkcs12Form(),
             "confirm_form": RevocationConfirmedForm(initial={"confirmed_on": timezone.localdate()}),
             "renew_url": reverse("wizard_start") + "?" + urlencode({"renews": certificate.pk}),
+            "timeline": selectors.certificate_timeline(certificate),
         },
     )
 
@@ -182,7 +217,10 @@ def download_key(request: HttpRequest, pk: int) -> HttpResponse:
     """The key as PKCS#1 PEM or a PKCS#12 bundle: custodians, fresh password, recorded."""
     certificate = certificate_for(request, pk, Action.CUSTODY)
     return key_download(
-        request, certificate.signing_request, back_to=reverse("certificate_detail", args=[pk])
+        request,
+        certificate.signing_request,
+        back_to=reverse("certificate_detail", args=[pk]),
+        certificate=certificate,
     )
 
 

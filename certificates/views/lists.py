@@ -27,7 +27,12 @@ from certificates import crypto
 from certificates.forms_lists import AuditFilterForm, CertificateFilterForm, RequestFilterForm
 from certificates.models import AuditEvent, Certificate, Purpose, SigningRequest
 from certificates.permissions import Action, environments_for
-from certificates.selectors import CertificateStatus, certificates_with_status, status_of
+from certificates.selectors import (
+    CertificateStatus,
+    certificates_with_status,
+    days_left,
+    status_of,
+)
 
 PER_PAGE = 50
 
@@ -68,7 +73,7 @@ class CertificateRow:
 
     @classmethod
     def of(cls, certificate: Certificate, now: datetime) -> CertificateRow:
-        days = (certificate.not_after - now).days
+        days = days_left(certificate.not_after, now)
         return cls(
             certificate=certificate,
             status=status_of(certificate, now=now),

@@ -16,6 +16,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.core.management import call_command
+from django.db import transaction
+from django.utils import timezone
 
 from certificates import crypto, services
 from certificates.models import Certificate, Environment, SigningRequest
@@ -60,6 +62,16 @@ def run(name: str, *args: str) -> Output:
 def ca() -> LocalCA:
     """One CA with an intermediate for the whole session: its two keys are made once."""
     return LocalCA.create(with_intermediate=True)
+
+
+@pytest.fixture(autouse=True)
+def trusted_ca(request: pytest.FixtureRequest, ca: LocalCA) -> None:
+    """Sandbox and Production trust ``ca``, as after an administrator's setup (rule 5), in
+    every test that uses the database."""
+    if request.node.get_closest_marker("django_db") is None and "db" not in request.fixturenames:
+        return
+    request.getfixturevalue("db")
+    Environment.objects.filter(ca_bundle="").update(ca_bundle=ca.bundle_pem().decode("ascii"))
 
 
 @pytest.fixture(scope="session")
@@ -114,6 +126,39 @@ def upload(
     leaf = sign(ca, request, not_before=not_before, days=days)
     result = services.certificate_upload(actor=services.Actor.cli(), data=chain_pem(ca, leaf))
     return result.certificate
+
+
+def install(
+    ca: LocalCA, request: SigningRequest, *, not_before: datetime | None = None, days: int = 365
+) -> Certificate:
+    """Record a certificate for ``request`` straight into the database, as an install leaves
+    it: the certificate in service for its environment and purpose is superseded by this one
+    (``superseded_at``, ``replaces``). For tests of what reads those records (listing,
+    revocation), independent of the upload's checks."""
+    leaf = sign(ca, request, not_before=not_before, days=days)
+    now = timezone.now()
+    with transaction.atomic():
+        current = Certificate.objects.filter(
+            environment=request.environment, purpose=request.purpose, superseded_at__isnull=True
+        ).first()
+        if current is not None:
+            Certificate.objects.filter(pk=current.pk).update(superseded_at=now)
+        certificate = Certificate.objects.create(
+            signing_request=request,
+            environment=request.environment,
+            purpose=request.purpose,
+            pem=crypto.certificate_to_pem(leaf).decode("ascii"),
+            chain_pem=crypto.certificates_to_pem(ca.chain()).decode("ascii"),
+            serial=format(leaf.serial_number, "X"),
+            subject=crypto.Subject.from_x509_name(leaf.subject).openssl_oneline(),
+            issuer=crypto.describe_name(leaf.issuer),
+            not_before=leaf.not_valid_before_utc,
+            not_after=leaf.not_valid_after_utc,
+            fingerprint=crypto.certificate_fingerprint(leaf),
+            replaces=current,
+        )
+        SigningRequest.objects.filter(pk=request.pk).update(status=SigningRequest.Status.FULFILLED)
+    return certificate
 
 
 @pytest.fixture(scope="session")

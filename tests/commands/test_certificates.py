@@ -20,6 +20,7 @@ from tests.commands.conftest import (
     SUBJECT_ARGS,
     assert_one_line_refusal,
     chain_pem,
+    install,
     make_request,
     run,
     sign,
@@ -137,7 +138,7 @@ def list_status(*args: str) -> tuple[int, str, str]:
 def test_list_exits_0_when_every_certificate_is_valid(ca: LocalCA) -> None:
     """One line per certificate with environment, purpose, serial, common name, not after, days
     left and status; exit status 0 while all are valid."""
-    certificate = upload(ca, make_request())
+    certificate = install(ca, make_request())
 
     code, stdout, stderr = list_status()
 
@@ -155,13 +156,14 @@ def test_list_exits_0_when_every_certificate_is_valid(ca: LocalCA) -> None:
         f"{certificate.not_after:%H:%M}",
         "UTC",
         "364",
+        "yes",
         "valid",
     ]
 
 
 def test_list_exits_1_inside_the_renewal_window(ca: LocalCA) -> None:
     """A certificate with 20 days left is "renewal due": exit status 1, summary on stderr."""
-    upload(ca, make_request(), days=20)
+    install(ca, make_request(), days=20)
 
     code, stdout, stderr = list_status()
 
@@ -173,24 +175,24 @@ def test_list_exits_1_inside_the_renewal_window(ca: LocalCA) -> None:
 def test_list_exits_2_once_a_certificate_has_expired(ca: LocalCA) -> None:
     """A certificate uploaded while valid and then left to expire (the clock moved past its
     notAfter) makes the exit status 2, even next to one inside its renewal window."""
-    expiring = upload(ca, make_request(), days=365)
-    upload(ca, make_request(environment="production"), days=380)
+    expiring = install(ca, make_request(), days=365)
+    install(ca, make_request(environment="production"), days=380)
 
     with time_machine.travel(expiring.not_after + timedelta(days=1), tick=False):
         code, stdout, _ = list_status()
 
     assert code == 2
     rows = stdout.splitlines()[1:]
-    assert rows[0].split()[-2:] == ["-1", "expired"]
+    assert rows[0].split()[-3:] == ["-1", "yes", "expired"]
     assert rows[1].endswith("renewal due")
 
 
 def test_superseded_and_revoked_certificates_do_not_count(ca: LocalCA) -> None:
     """An old certificate replaced by a newer valid one, and one whose revocation was requested,
     leave the exit status at 0, even after both passed their notAfter."""
-    old = upload(ca, make_request(), days=20)
-    upload(ca, make_request(), days=365)
-    revoked = upload(ca, make_request(environment="production"), days=20)
+    old = install(ca, make_request(), days=20)
+    install(ca, make_request(), days=365)
+    revoked = install(ca, make_request(environment="production"), days=20)
     Revocation.objects.create(certificate=revoked, reason=Revocation.Reason.KEY_COMPROMISE)
 
     code, stdout, _ = list_status()
@@ -208,7 +210,7 @@ def test_list_json_is_a_list_of_objects_and_keeps_the_exit_status(ca: LocalCA) -
     """--json prints a JSON list (one object per certificate, dates in ISO 8601) and nothing
     else on stdout; the exit status follows the same rules as the table."""
     assert list_status("--json") == (0, "[]\n", "")
-    certificate = upload(ca, make_request(purpose="signature"), days=20)
+    certificate = install(ca, make_request(purpose="signature"), days=20)
 
     code, stdout, stderr = list_status("--json")
 
@@ -226,23 +228,70 @@ def test_list_json_is_a_list_of_objects_and_keeps_the_exit_status(ca: LocalCA) -
         "days_left": 19,
         "status": "renewal due",
         "signing_request": certificate.signing_request_id,
+        "in_service": True,
+        "superseded_by": None,
+        "replaces": None,
     }
     assert datetime.fromisoformat(row["not_after"]).tzinfo is not None
 
 
-def test_list_reads_everything_in_two_queries(ca: LocalCA, django_assert_num_queries) -> None:
-    """Statuses come from certificates_with_status(): the latest valid expiry per environment
-    and purpose, then the rows; two queries whatever the number of rows."""
+def test_list_reads_everything_in_one_query(ca: LocalCA, django_assert_num_queries) -> None:
+    """Statuses come from certificates_with_status(), with the certificate each one replaced
+    and the one that replaced it: one query whatever the number of rows (and of renewals)."""
     for environment in ("sandbox", "production"):
-        upload(ca, make_request(environment=environment))
-    upload(ca, make_request(), days=20)
+        install(ca, make_request(environment=environment))
+    install(ca, make_request(), days=20)
 
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         list_status()
-    upload(ca, make_request(environment="production"), days=40)
-    upload(ca, make_request(purpose="signature"), days=50)
-    with django_assert_num_queries(2):
+    install(ca, make_request(environment="production"), days=40)
+    install(ca, make_request(purpose="signature"), days=50)
+    with django_assert_num_queries(1):
         list_status()
+
+
+def test_list_says_which_certificate_is_in_service_and_which_one_it_replaced(
+    ca: LocalCA,
+) -> None:
+    """After a renewal, --json marks the new certificate in service and replacing the old one,
+    and the old one superseded by it; the table shows "yes" in IN SERVICE for the new only."""
+    old = install(ca, make_request(), days=365)
+    new = install(ca, make_request(), days=380)
+    alone = install(ca, make_request(environment="production"), days=365)
+
+    code, stdout, _ = list_status("--json")
+
+    assert code == 0
+    rows = {row["id"]: row for row in json.loads(stdout)}
+    fields = ("in_service", "superseded_by", "replaces", "status")
+    assert {pk: tuple(row[f] for f in fields) for pk, row in rows.items()} == {
+        old.pk: (False, new.pk, None, "superseded"),
+        new.pk: (True, None, old.pk, "valid"),
+        alone.pk: (True, None, None, "valid"),
+    }
+    _, table, _ = list_status()
+    header, *lines = table.splitlines()
+    assert "IN SERVICE" in header
+    marked = {line.split()[0]: line.split()[-2] for line in lines}
+    assert marked == {f"#{old.pk}": "364", f"#{new.pk}": "yes", f"#{alone.pk}": "yes"}
+
+
+def test_an_expired_superseded_certificate_never_makes_monitoring_red(ca: LocalCA) -> None:
+    """Once replaced, an old certificate that runs out is no alarm: the exit status and the
+    stderr summary count the certificates in service only (here Production's, inside its
+    renewal window), not the superseded one that expired."""
+    old = install(ca, make_request(), days=20)
+    install(ca, make_request(), days=365)
+    install(ca, make_request(environment="production"), days=40)
+
+    assert list_status()[0] == 0
+    with time_machine.travel(old.not_after + timedelta(days=1), tick=False):
+        code, stdout, stderr = list_status("--json")
+
+    assert code == 1
+    assert stderr.strip() == "0 expired, 1 inside the renewal window."
+    (superseded,) = [row for row in json.loads(stdout) if row["id"] == old.pk]
+    assert (superseded["in_service"], superseded["days_left"]) == (False, -1)
 
 
 def test_list_exits_3_when_the_database_cannot_be_read(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -292,8 +341,12 @@ def test_certificate_commands_work_and_refuse_as_manage_py(
     csr = crypto.parse_csr((csr_dir / "company_csr_signature.pem").read_bytes())
     signed = tmp_path / "signed.pem"
     signed.write_bytes(crypto.certificates_to_pem([ca.sign(csr, days=20), *ca.chain()]))
-    (uploaded,) = manage(["upload_certificate", str(signed)])
+    # The migrated Sandbox has no Treezor CA yet: the operator is asked, and nothing is stored.
+    (asked,) = manage(["upload_certificate", str(signed)])
+    assert_one_line_refusal(asked, "Trust this issuer for Sandbox", "run again with --trust-issuer")
+    (uploaded,) = manage(["upload_certificate", str(signed), "--trust-issuer"])
     assert uploaded.returncode == 0, uploaded.stderr
+    assert "Sandbox's Treezor CA is now the issuer" in uploaded.stdout
     assert uploaded.stderr.startswith("warning: ")
 
     table, as_json = manage(["list_certificates"], ["list_certificates", "--json"])

@@ -67,7 +67,7 @@ def test_upload_accepts_der_and_pkcs7(sandbox: Environment, local_ca: LocalCA) -
             actor=CLI, environment=sandbox, purpose="mtls", subject=ACME
         )
         cert = local_ca.sign(crypto.parse_csr(request.csr_pem.encode()))
-        result = services.certificate_upload(actor=CLI, data=encode(cert))
+        result = services.certificate_upload(actor=CLI, data=encode(cert), replace=True)
         assert result.certificate.signing_request == request
 
 
@@ -195,5 +195,6 @@ def test_a_renewal_certificate_supersedes_the_old_one(
             actor=CLI, environment=sandbox, purpose="mtls", subject=ACME, renews=old
         )
         new = services.certificate_upload(actor=CLI, data=issue(renewal, days=365)).certificate
+        old.refresh_from_db()
         assert selectors.status_of(old) == CertificateStatus.SUPERSEDED
         assert selectors.status_of(new) == CertificateStatus.VALID

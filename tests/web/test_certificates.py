@@ -93,19 +93,19 @@ def test_each_format_treezor_may_send_uploads(
 ) -> None:
     """PEM with chain, DER, and PKCS#7 in PEM and DER: each is matched and stored with its
     dates shown as openssl prints them."""
-    ca = LocalCA.create(with_intermediate=True)
+    # A lone DER certificate carries no chain: its issuer must be the bundle's root itself.
+    ca = LocalCA.create(with_intermediate=name != "cert.crt")
     sandbox_tam.ca_bundle = ca.bundle_pem().decode()
     sandbox_tam.save()
     leaf = signed(ca, mtls)
-    chain = ca.chain() if name != "cert.crt" else []
-    if name == "cert.crt":
-        sandbox_tam.ca_bundle = ""
-        sandbox_tam.save()
+    chain = ca.chain()
     response = upload(requester, ENCODINGS[name](leaf, chain), name)
     certificate = Certificate.objects.get()
     assert response.redirect_chain[-1][0] == f"/certificates/{certificate.pk}/"
     page = response.content.decode()
-    assert f"fulfils request #{mtls.pk} (Sandbox mTLS)" in page
+    assert (
+        f"Certificate #{certificate.pk} is now in service for Sandbox mTLS (request #{mtls.pk})"
+    ) in page
     assert crypto.openssl_dates(leaf).split("\n")[0] in page
     assert certificate.signing_request == mtls
 
@@ -296,7 +296,7 @@ def test_renewal_prefills_the_wizard_and_supersedes_on_upload(
 ) -> None:
     """Renew opens the wizard for the same environment and purpose with the old subject; the
     new certificate's upload makes the old one superseded."""
-    old = services.certificate_upload(actor=CLI, data=issue(mtls, days=40)).certificate
+    old = services.certificate_upload(actor=CLI, data=issue(mtls, days=25)).certificate
     start = requester.get(f"/requests/new/?renews={old.pk}")
     assert start.context["form"].initial == {"environment": "sandbox", "purpose": "mtls"}
     requester.post("/requests/new/", {"environment": "sandbox", "purpose": "mtls"})
@@ -310,6 +310,8 @@ def test_renewal_prefills_the_wizard_and_supersedes_on_upload(
     page = requester.get(f"/certificates/{old.pk}/").content.decode()
     assert "Superseded" in page
     assert f"request #{renewal.pk}" in page
+    new = Certificate.objects.get(signing_request=renewal)
+    assert f"replaced by <a href=\"/certificates/{new.pk}/\">certificate #{new.pk}</a>" in page
 
 
 def test_reporting_a_compromise_emails_the_tam_at_once_without_the_key(

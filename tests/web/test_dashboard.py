@@ -111,5 +111,5 @@ def test_the_dashboard_query_count_does_not_grow_with_certificates(
             request = services.request_create(
                 actor=CLI, environment=environment, purpose=purpose, subject=ACME
             )
-            services.certificate_upload(actor=CLI, data=issue(request))
+            services.certificate_upload(actor=CLI, data=issue(request), replace=True)
     assert count() == few

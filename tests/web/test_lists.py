@@ -62,6 +62,7 @@ def make_requests(
             csr_pem="x",
             status=status,
             sent_at=timezone.now() if status == "sent" else None,
+            cancelled_at=timezone.now() if status == "cancelled" else None,
             common_name=common_name,
             **SUBJECT,
         )
@@ -79,12 +80,19 @@ def make_certificates(
     common_name: str = "acme.com",
 ) -> list[Certificate]:
     """``count`` certificates, each for its own request; the first expires in ``expires_in``,
-    the next ones ``step`` later each."""
+    the next ones ``step`` later each. Installed in that order: the last one is in service for
+    (environment, purpose), the others (and any earlier one) are superseded."""
     now = timezone.now()
     requests = make_requests(environment, count, purpose=purpose, common_name=common_name)
+    Certificate.objects.filter(
+        environment=environment, purpose=purpose, superseded_at__isnull=True
+    ).update(superseded_at=now)
     return Certificate.objects.bulk_create(
         Certificate(
             signing_request=request,
+            environment=environment,
+            purpose=purpose,
+            superseded_at=now if index < count - 1 else None,
             pem="x",
             serial=secrets.token_hex(8).upper(),
             subject=f"CN={common_name}",

@@ -15,10 +15,12 @@ from django.test import Client
 from django.urls import reverse
 
 from certificates import crypto
+from certificates.forms_settings import prepare_renewals_choice
 from certificates.models import AuditEvent, CompanyProfile, Environment, Membership
 from certificates.services import settings as services
 from certificates.services.audit import Actor
 from certificates.services.errors import ServiceError
+from tests.conftest import migrated_environment
 from tests.testca import LocalCA
 
 pytestmark = pytest.mark.django_db
@@ -61,6 +63,7 @@ def environment_data(environment: Environment, **changes: object) -> dict[str, o
         "tam_emails": "\n".join(environment.tam_emails),
         "team_emails": "\n".join(environment.team_emails),
         "api_host": environment.api_host,
+        "prepare_renewals": prepare_renewals_choice(environment.prepare_renewals),
         "ca_bundle_text": "",
     }
     if environment.signature_required:
@@ -71,6 +74,17 @@ def environment_data(environment: Environment, **changes: object) -> dict[str, o
 
 def private_key_pem() -> bytes:
     return crypto.private_key_to_pem(crypto.generate_private_key())
+
+
+@pytest.fixture
+def sandbox(db: None) -> Environment:
+    """Sandbox as the first migration leaves it: no Treezor CA yet (these tests set one)."""
+    return migrated_environment("Sandbox")
+
+
+@pytest.fixture
+def production(db: None) -> Environment:
+    return migrated_environment("Production")
 
 
 @pytest.fixture
@@ -381,6 +395,50 @@ def test_signature_set_has_its_explanation(admin_client: Client, sandbox: Enviro
     assert "PCI DSS services need a second, signature certificate with its own key" in (
         page.content.decode()
     )
+
+
+def test_prepare_renewals_is_shown_changed_and_audited(
+    admin_client: Client, sandbox: Environment
+) -> None:
+    """The environment page offers Automatic / On / Off, shows the stored choice, saves each
+    (None, True, False) and records what changed; a forged value is refused, nothing saved."""
+    url = reverse("settings_environment_edit", kwargs={"slug": "sandbox"})
+    page = admin_client.get(url).content.decode()
+    assert "Prepare renewals automatically" in page
+    assert (
+        '<option value="" selected>Automatic (on unless the key was brought by the user)</option>'
+        in page
+    )
+    assert '<option value="on">On</option>' in page
+    assert '<option value="off">Off</option>' in page
+
+    for choice, stored in (("off", False), ("on", True), ("", None)):
+        before = sandbox.prepare_renewals
+        response = admin_client.post(url, environment_data(sandbox, prepare_renewals=choice))
+        assert response.status_code == 302
+        sandbox.refresh_from_db()
+        assert sandbox.prepare_renewals is stored
+        changed = events("settings.environment_updated")[0].details["changed"]
+        assert changed["prepare_renewals"] == [before, stored]
+        page = admin_client.get(url).content.decode()
+        assert f'<option value="{choice}" selected>' in page
+
+    response = admin_client.post(url, environment_data(sandbox, prepare_renewals="maybe"))
+    assert response.status_code == 200
+    assert "Select a valid choice" in field_errors(response, "prepare_renewals")[0]
+    sandbox.refresh_from_db()
+    assert sandbox.prepare_renewals is None
+
+
+def test_a_new_environment_keeps_the_prepare_renewals_choice(admin_client: Client) -> None:
+    """Adding an environment with "Off" stores False and says so in its audit event."""
+    admin_client.post(
+        reverse("settings_environment_add"), NEW_ENVIRONMENT | {"prepare_renewals": "off"}
+    )
+    environment = Environment.objects.get(slug="staging")
+    assert environment.prepare_renewals is False
+    [event] = events("settings.environment_created")
+    assert event.details["prepare_renewals"] is False
 
 
 @pytest.mark.parametrize(

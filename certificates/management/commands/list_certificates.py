@@ -3,8 +3,10 @@
 Exit status, for monitoring (Nagios-style): 0 when all is well, 1 when a certificate is inside
 its renewal window, 2 when one has expired, 3 when the database cannot be read or the check is
 refused (--user unknown, disabled, or missing under CERTDESK_CLI_REQUIRE_USER), so that a
-broken check is not mistaken for "renewal due". Superseded, revoked and revocation-requested
-certificates do not count: their status says so instead of "renewal due" or "expired".
+broken check is not mistaken for "renewal due". Only certificates in service count (one per
+environment and purpose, the one installed last): a superseded certificate that expires never
+makes monitoring red, and revoked or revocation-requested ones say so in their status instead.
+Every certificate is listed all the same, with whether it is in service.
 Argument errors also exit with 2 (argparse's own convention), with a usage message on stderr.
 """
 
@@ -20,7 +22,12 @@ from django.utils import timezone
 
 from certificates.models import Certificate
 from certificates.permissions import environments_for
-from certificates.selectors import CertificateStatus, certificates_with_status, status_of
+from certificates.selectors import (
+    CertificateStatus,
+    certificates_with_status,
+    days_left,
+    status_of,
+)
 
 from ._common import CertdeskCommand, one_line
 
@@ -37,15 +44,23 @@ COLUMNS = (
     "COMMON NAME",
     "NOT AFTER",
     "DAYS LEFT",
+    "IN SERVICE",
     "STATUS",
 )
+
+
+def _replaced_by_id(certificate: Certificate) -> int | None:
+    """The id of the certificate installed in this one's place, or None."""
+    try:
+        # select_related in certificates_with_status(): no query, even when there is none.
+        return certificate.replaced_by.pk
+    except Certificate.DoesNotExist:  # a missing reverse one-to-one raises
+        return None
 
 
 def _row(certificate: Certificate, now: datetime) -> dict[str, Any]:
     request = certificate.signing_request
     # common_name is the one asked for; upload_certificate warns when the certificate's differs.
-    # Whole days, rounded down: "0" is the last day, negative numbers are days since expiry.
-    days_left = (certificate.not_after - now).days
     return {
         "id": certificate.pk,
         "environment": request.environment.slug,
@@ -54,9 +69,13 @@ def _row(certificate: Certificate, now: datetime) -> dict[str, Any]:
         "common_name": request.common_name,
         "not_before": certificate.not_before.isoformat(),
         "not_after": certificate.not_after.isoformat(),
-        "days_left": days_left,
+        # Whole days, rounded down: "0" is the last day, negative numbers are days since expiry.
+        "days_left": days_left(certificate.not_after, now),
         "status": str(status_of(certificate, now=now)),
         "signing_request": request.pk,
+        "in_service": certificate.in_service,
+        "superseded_by": _replaced_by_id(certificate),
+        "replaces": certificate.replaces_id,
     }
 
 
@@ -70,8 +89,9 @@ def exit_status(statuses: list[str]) -> int:
 
 class Command(CertdeskCommand):
     help = (
-        "List every certificate with its status. Exit status: 0 all well, 1 a certificate is "
-        "inside its renewal window, 2 a certificate has expired, 3 the database cannot be read."
+        "List every certificate with its status and whether it is in service. Exit status, "
+        "from the certificates in service only: 0 all well, 1 one is inside its renewal "
+        "window, 2 one has expired; 3 the database cannot be read or the check was refused."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -111,7 +131,8 @@ class Command(CertdeskCommand):
         else:
             self.stdout.write("No certificates yet.")
 
-        statuses = [row["status"] for row in rows]
+        # Monitoring asks "is what runs now about to break?": certificates in service only.
+        statuses = [row["status"] for row in rows if row["in_service"]]
         code = exit_status(statuses)
         if code != EXIT_OK:
             expired = statuses.count(CertificateStatus.EXPIRED)
@@ -135,6 +156,7 @@ class Command(CertdeskCommand):
                 .astimezone(UTC)
                 .strftime("%Y-%m-%d %H:%M UTC"),
                 str(row["days_left"]),
+                "yes" if row["in_service"] else "",
                 row["status"],
             ]
             for row in rows
