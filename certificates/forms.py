@@ -292,6 +292,18 @@ class SubjectForm(AccessibleForm):
         return cleaned
 
 
+class CancelRequestForm(AccessibleForm):
+    # Required, at most so long, plain text: checked by services.request_cancel, the one place
+    # that rule lives (the command line passes through it too).
+    reason = forms.CharField(
+        label="Why cancel it?",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For example: a typo in the Common Name. It stays on the request's page and "
+        "in the audit log.",
+    )
+
+
 class MarkSentForm(AccessibleForm):
     sent_on = forms.DateField(
         label="Date you sent it",

@@ -10,7 +10,13 @@ from certificates.services.encryption import encryption_keys_rotate
 from certificates.services.errors import ServiceError
 from certificates.services.keys import KeyExport, key_export
 from certificates.services.outbox import outbound_email_deliver, outbound_email_queue
-from certificates.services.requests import request_create, request_import, request_import_check
+from certificates.services.requests import (
+    request_cancel,
+    request_cancel_check,
+    request_create,
+    request_import,
+    request_import_check,
+)
 from certificates.services.setup import FirstRunClosedError, first_admin_create
 from certificates.services.tam import request_mark_sent, tam_send
 
@@ -27,6 +33,8 @@ __all__ = [
     "key_export",
     "outbound_email_deliver",
     "outbound_email_queue",
+    "request_cancel",
+    "request_cancel_check",
     "request_create",
     "request_import",
     "request_import_check",

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 
 from cryptography import x509
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from certificates import crypto, vault
 from certificates.models import Certificate, Environment, Key, Purpose, SigningRequest
 from certificates.permissions import Action, require
+from certificates.selectors.requests import OPEN_STATUSES
 from certificates.services.audit import Actor, audit_record
 from certificates.services.errors import ServiceError
 
@@ -228,3 +231,124 @@ def request_import(
             return existing
         raise _reused_key_error(fingerprint) from None
     return request
+
+
+# A reason is a sentence or two for the audit log and the request's page, not a document.
+CANCEL_REASON_MAX_LENGTH = 500
+
+
+def _cancel_reason(reason: str, signing_request: SigningRequest) -> str:
+    text = reason.replace("\r\n", "\n").strip()
+    if not text:
+        raise ServiceError(
+            f"Say why request #{signing_request.pk} is cancelled (for example: a typo in the "
+            "Common Name); the reason stays on its page and in the audit log.",
+            field="reason",
+        )
+    if len(text) > CANCEL_REASON_MAX_LENGTH:
+        raise ServiceError(
+            f"The reason is {len(text):,} characters; keep it under "
+            f"{CANCEL_REASON_MAX_LENGTH} (a sentence or two).",
+            field="reason",
+        )
+    # Line breaks and tabs are text; other control characters (escape sequences, NUL) would
+    # garble a terminal or a log reader, and bidi overrides can disguise what a reason says.
+    if any(
+        (unicodedata.category(char) in ("Cc", "Cf", "Cs") and char not in "\n\t") for char in text
+    ):
+        raise ServiceError(
+            "The reason contains control characters; type it as plain text.", field="reason"
+        )
+    return text
+
+
+def request_cancel_check(*, signing_request: SigningRequest) -> None:
+    """What request_cancel refuses about the request itself, checked without writing: the
+    request's page asks it before offering the button."""
+    certificate = signing_request.certificates.order_by("-pk").first()
+    if certificate is not None:
+        raise ServiceError(
+            f"Request #{signing_request.pk} already has certificate #{certificate.pk}: revoke "
+            "it instead (on the certificate's page)."
+        )
+    if signing_request.status == SigningRequest.Status.CANCELLED:
+        when = (
+            f" on {timezone.localtime(signing_request.cancelled_at):%Y-%m-%d %H:%M}"
+            if signing_request.cancelled_at is not None
+            else ""
+        )
+        raise ServiceError(f"Request #{signing_request.pk} was cancelled{when} already.")
+    if signing_request.status not in OPEN_STATUSES:
+        raise ServiceError(
+            f"Request #{signing_request.pk} is {signing_request.get_status_display().lower()}; "
+            "only a request still waiting for its certificate can be cancelled."
+        )
+
+
+def request_cancel(*, actor: Actor, signing_request: SigningRequest, reason: str) -> SigningRequest:
+    """Withdraw a request that has no certificate (draft, ready or sent), with a reason.
+
+    A key certdesk generated for it is destroyed at once: nobody will ever install a
+    certificate for it, and a private key kept for nothing is only a risk. The Key row and its
+    fingerprint stay, so rule 2 refuses that key forever. A CSR already sent stays with
+    Treezor: the user tells the TAM to ignore it.
+    """
+    environment = signing_request.environment
+    if actor.user is not None:
+        require(actor.user, Action.REQUEST, environment)
+    request_cancel_check(signing_request=signing_request)
+    text = _cancel_reason(reason, signing_request)
+    key = signing_request.key
+    now = timezone.now()
+    with transaction.atomic():
+        # Compare-and-set on the status the user saw: a request sent, fulfilled or cancelled
+        # meanwhile is not cancelled blindly. (A certificate installed meanwhile sets
+        # "fulfilled"; the check constraint on cancelled_at refuses the reverse order.)
+        updated = SigningRequest.objects.filter(
+            pk=signing_request.pk, status=signing_request.status
+        ).update(
+            status=SigningRequest.Status.CANCELLED,
+            cancelled_at=now,
+            cancelled_by=actor.user,
+            cancel_reason=text,
+            updated_at=now,
+        )
+        if not updated:
+            signing_request.refresh_from_db()
+            request_cancel_check(signing_request=signing_request)
+            raise ServiceError(
+                f"Request #{signing_request.pk} changed meanwhile "
+                f"(now {signing_request.get_status_display().lower()}); reload the page."
+            )
+        key_destroyed = bool(
+            Key.objects.filter(pk=key.pk, encrypted_private_key__isnull=False).update(
+                encrypted_private_key=None, destroyed_at=now
+            )
+        )
+        audit_record(
+            actor=actor,
+            action="request.cancelled",
+            target=signing_request,
+            environment=environment,
+            details={
+                "reason": text,
+                "previous_status": signing_request.status,
+                "key_destroyed": key_destroyed,
+                "key_fingerprint": key.fingerprint,
+            },
+        )
+        if key_destroyed:
+            audit_record(
+                actor=actor,
+                action="key.destroyed",
+                target=key,
+                environment=environment,
+                details={
+                    "key_fingerprint": key.fingerprint,
+                    "request": signing_request.pk,
+                    "why": "request cancelled",
+                },
+            )
+    signing_request.refresh_from_db()
+    key.refresh_from_db()
+    return signing_request

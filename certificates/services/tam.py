@@ -11,13 +11,29 @@ from django.utils import timezone
 from certificates import crypto, emails
 from certificates.models import Environment, OutboundEmail, SigningRequest
 from certificates.permissions import Action, require
-from certificates.selectors.requests import subject_of
+from certificates.selectors.requests import (
+    SENDABLE,
+    same_purpose_conflict,
+    same_purpose_message,
+    subject_of,
+)
 from certificates.services.audit import Actor, audit_record
 from certificates.services.errors import ServiceError
 from certificates.services.keys import company_name
 from certificates.services.outbox import outbound_email_queue
 
-SENDABLE = (SigningRequest.Status.READY, SigningRequest.Status.SENT)
+
+def cancelled_message(signing_request: SigningRequest) -> str:
+    """A withdrawn request never goes to Treezor again (issue 11: cancel, then never send)."""
+    when = (
+        f" on {timezone.localtime(signing_request.cancelled_at):%Y-%m-%d}"
+        if signing_request.cancelled_at is not None
+        else ""
+    )
+    return (
+        f"Request #{signing_request.pk} was cancelled{when}; it can no longer be sent. "
+        "Make a new request."
+    )
 
 
 def tam_email_compose(
@@ -68,11 +84,17 @@ def _check_sendable(environment: Environment, signing_requests: Sequence[Signing
     for signing_request in signing_requests:
         if signing_request.environment_id != environment.pk:
             raise ServiceError(f"Request #{signing_request.pk} is not for {environment.name}.")
+        if signing_request.status == SigningRequest.Status.CANCELLED:
+            raise ServiceError(cancelled_message(signing_request))
         if signing_request.status not in SENDABLE:
             raise ServiceError(
                 f"Request #{signing_request.pk} is {signing_request.get_status_display().lower()};"
                 " only ready or sent CSRs can be sent to the TAM."
             )
+    # One CSR per purpose per email: the same rule as the send page (selectors.requests), held
+    # here too so that the command line or a forged POST cannot attach two.
+    if (conflict := same_purpose_conflict(signing_requests)) is not None:
+        raise ServiceError(same_purpose_message(*conflict))
 
 
 def tam_send(
@@ -120,6 +142,8 @@ def request_mark_sent(
     environment = signing_request.environment
     if actor.user is not None:
         require(actor.user, Action.REQUEST, environment)
+    if signing_request.status == SigningRequest.Status.CANCELLED:
+        raise ServiceError(cancelled_message(signing_request))
     today = timezone.localdate()
     if sent_on > today:
         raise ServiceError("The date it was sent cannot be in the future.", field="sent_on")
@@ -140,6 +164,9 @@ def request_mark_sent(
             pk=signing_request.pk, status=SigningRequest.Status.READY
         ).update(status=SigningRequest.Status.SENT, sent_at=min(sent_at, timezone.now()))
         if not updated:
+            signing_request.refresh_from_db()
+            if signing_request.status == SigningRequest.Status.CANCELLED:
+                raise ServiceError(cancelled_message(signing_request))
             raise ServiceError(f"Request #{signing_request.pk} changed meanwhile; reload the page.")
         audit_record(
             actor=actor,

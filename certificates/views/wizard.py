@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
-from certificates import crypto, services
+from certificates import crypto, selectors, services
 from certificates.forms import (
     SUBJECT_LABELS,
     EnvironmentPurposeForm,
@@ -89,6 +89,22 @@ def _subject_initial(
     return {name: getattr(source, name, "") for name in fields}
 
 
+def _waiting(
+    request: HttpRequest, slug: str, purpose: str, renews: Certificate | None
+) -> SigningRequest | None:
+    """A request of this (environment, purpose) still waiting for its certificate, which the
+    user may continue instead of making a second one (for a renewal, its open renewal first)."""
+    environment = environments_for(request.user, Action.REQUEST).filter(slug=slug).first()
+    if environment is None or purpose not in Purpose.values:
+        return None
+    return selectors.open_requests(environment=environment, purpose=purpose, renews=renews).first()
+
+
+def _pair_key(slug: str, purpose: str) -> str:
+    """What "start another anyway" acknowledges: one (environment, purpose), not any other."""
+    return f"{slug}/{purpose}"
+
+
 @never_cache
 def start(request: HttpRequest) -> HttpResponse:
     environments = list(environments_for(request.user, Action.REQUEST))
@@ -99,6 +115,7 @@ def start(request: HttpRequest) -> HttpResponse:
         )
         return redirect("dashboard")
     renews = _renewed(request, request.GET.get("renews"))
+    waiting: SigningRequest | None = None
     if request.method == "GET":
         initial = {
             "environment": request.GET.get("environment") or environments[0].slug,
@@ -115,6 +132,8 @@ def start(request: HttpRequest) -> HttpResponse:
             {"token": str(uuid.uuid4()), "renews": renews.pk if renews is not None else None},
         )
         form = EnvironmentPurposeForm(initial=initial, environments=environments)
+        if renews is not None:
+            waiting = _waiting(request, initial["environment"], initial["purpose"], renews)
     else:
         form = EnvironmentPurposeForm(request.POST, environments=environments)
         state = _state(request)
@@ -133,12 +152,13 @@ def start(request: HttpRequest) -> HttpResponse:
                     "environment and purpose, or start a new request from the dashboard.",
                 )
             else:
-                state.update(
-                    environment=form.cleaned_data["environment"],
-                    purpose=form.cleaned_data["purpose"],
-                )
-                _save(request, state)
-                return redirect("wizard_key_source")
+                slug, purpose = form.cleaned_data["environment"], form.cleaned_data["purpose"]
+                if request.POST.get("another") != _pair_key(slug, purpose):
+                    waiting = _waiting(request, slug, purpose, renews)
+                if waiting is None:
+                    state.update(environment=slug, purpose=purpose)
+                    _save(request, state)
+                    return redirect("wizard_key_source")
     return _render(
         request,
         "start",
@@ -146,6 +166,8 @@ def start(request: HttpRequest) -> HttpResponse:
         form=form,
         environments=environments,
         renews=_renewed(request, _state(request).get("renews")),
+        waiting=waiting,
+        another=_pair_key(waiting.environment.slug, waiting.purpose) if waiting else "",
     )
 
 

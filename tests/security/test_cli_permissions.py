@@ -22,22 +22,28 @@ from certificates.models import (
     Environment,
     Key,
     Membership,
+    OutboundEmail,
+    Revocation,
     Role,
     SigningRequest,
 )
 from certificates.services import Actor
+from certificates.services.revocations import revocation_request
 from tests.conftest import ACME
 
 pytestmark = pytest.mark.django_db
 
 # Every certdesk command that reads or changes something: each takes --user.
 ACTING_COMMANDS = {
+    "cancel_request",
     "create_request",
     "import_request",
     "upload_certificate",
     "export_key",
     "export_certificate",
     "list_certificates",
+    "revoke_certificate",
+    "confirm_revocation",
     "rotate_encryption_keys",
     "send_reminders",
     "verify_audit_log",
@@ -305,6 +311,60 @@ def test_viewers_export_certificates(
     assert AuditEvent.objects.get(action="certificate.exported").actor == alice
 
 
+@pytest.mark.parametrize("role", [Role.VIEWER, Role.REQUESTER])
+def test_below_custodian_revocations_are_refused(
+    person: Callable[..., User],
+    sandbox: Environment,
+    production: Environment,
+    sandbox_certificate: Certificate,
+    role: str,
+) -> None:
+    """As in the browser, only custodians report a compromise, ask for a revocation or record
+    Treezor's confirmation: a viewer or requester is refused in one line, another
+    environment's custodian is told there is no such certificate; nothing is recorded or sent."""
+    person("alice", role, sandbox)
+    person("bob", Role.CUSTODIAN, production)
+    pk = str(sandbox_certificate.pk)
+    before = (AuditEvent.objects.count(), OutboundEmail.objects.count())
+
+    assert refusal("revoke_certificate", pk, "--reason=compromised", "--user=alice") == (
+        "alice may not revoke certificates in Sandbox."
+    )
+    assert refusal("revoke_certificate", pk, "--reason=no-longer-needed", "--user=bob") == (
+        f"There is no certificate #{pk}."
+    )
+    assert not Revocation.objects.exists()
+    assert not Key.objects.filter(compromised_at__isnull=False).exists()
+
+    revocation_request(
+        actor=Actor.cli(),
+        certificate=sandbox_certificate,
+        reason=Revocation.Reason.CESSATION_OF_OPERATION,
+    )
+    assert refusal("confirm_revocation", pk, "--user=alice") == (
+        "alice may not record revocations in Sandbox."
+    )
+    assert refusal("confirm_revocation", pk, "--user=bob") == f"There is no certificate #{pk}."
+    assert Revocation.objects.get().confirmed_at is None
+    assert AuditEvent.objects.filter(action="certificate.revoked").count() == 0
+    assert OutboundEmail.objects.count() == before[1]
+
+
+def test_a_custodian_revokes_and_the_audit_log_names_them(
+    person: Callable[..., User], sandbox: Environment, sandbox_certificate: Certificate
+) -> None:
+    """A Sandbox custodian reports the compromise and records the confirmation; both are
+    theirs in the audit log and on the revocation."""
+    alice = person("alice", Role.CUSTODIAN, sandbox)
+    pk = str(sandbox_certificate.pk)
+    run("revoke_certificate", pk, "--reason=compromised", "--user=alice")
+    run("confirm_revocation", pk, "--user=alice")
+    assert Revocation.objects.get().requested_by == alice
+    actions = ["certificate.revocation_requested", "key.compromised", "certificate.revoked"]
+    actors = dict(AuditEvent.objects.filter(action__in=actions).values_list("action", "actor"))
+    assert actors == dict.fromkeys(actions, alice.pk)
+
+
 def listed(*args: str) -> list[int]:
     stdout, _ = run("list_certificates", "--json", *args)
     return [row["id"] for row in json.loads(stdout)]
@@ -384,6 +444,12 @@ def arguments_of(
     command: str, request: SigningRequest, certificate: Certificate, out: Path
 ) -> list[str]:
     """Arguments that make ``command`` succeed once it knows who runs it."""
+    if command == "cancel_request":
+        # ``request`` has its certificate; a request still waiting for one can be cancelled.
+        waiting = services.request_create(
+            actor=Actor.cli(), environment=request.environment, purpose="signature", subject=ACME
+        )
+        return [str(waiting.pk)]
     csr = own_csr(out.parent)
     pem = out.parent / "signed.pem"
     pem.write_text(certificate.pem)
@@ -394,6 +460,8 @@ def arguments_of(
         "export_key": [str(request.pk), f"--out={out}"],
         "export_certificate": [str(certificate.pk), f"--out={out}"],
         "list_certificates": [],
+        "revoke_certificate": [str(certificate.pk), "--reason=no-longer-needed"],
+        "confirm_revocation": [str(certificate.pk)],
         "rotate_encryption_keys": [],
         "send_reminders": ["--dry-run"],
         "verify_audit_log": [],
@@ -427,4 +495,11 @@ def test_cli_require_user_makes_user_mandatory(
         # The certificate is installed already: the refusal now comes from the service.
         assert "uploaded already" in refusal(command, *arguments, "--user=admin")
     else:
+        if command == "confirm_revocation":
+            # Treezor can only confirm a revocation that was asked for.
+            revocation_request(
+                actor=Actor.cli(),
+                certificate=sandbox_certificate,
+                reason=Revocation.Reason.CESSATION_OF_OPERATION,
+            )
         run(command, *arguments, "--user=admin")

@@ -120,6 +120,8 @@ MATRIX: dict[str, Case] = {
         # No date: the request's page again, with the error as a message.
         (LOGIN, "404", "403", BACK_TO_REQUEST, BACK_TO_REQUEST, "404", BACK_TO_REQUEST),
     ),
+    # The confirmation page, with its reason field; cancelling is the POST (tested elsewhere).
+    "requests/<int:pk>/cancel/": Case("GET", "/requests/{ready}/cancel/", SANDBOX_REQUEST),
     "certificates/": Case("GET", "/certificates/", logged_in("200")),
     "requests/": Case("GET", "/requests/", logged_in("200")),
     # Administrators, and custodians for their own environments.

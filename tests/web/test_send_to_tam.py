@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import re
+import zipfile
 from collections.abc import Callable
 
 import pytest
@@ -160,3 +163,107 @@ def test_requests_of_another_environment_cannot_be_smuggled_in(
     )
     assert "Choose at least one CSR" in response.content.decode()
     assert not OutboundEmail.objects.exists()
+
+
+def ticked(page: str) -> set[int]:
+    """The request ids whose checkbox the page ticks."""
+    return {
+        int(pk)
+        for pk in re.findall(r'name="requests" value="(\d+)" id="request-\d+" checked', page)
+    }
+
+
+def test_every_ready_csr_is_ticked_but_only_the_newest_of_a_purpose(
+    requester: Client, sandbox_with_tam: Environment
+) -> None:
+    """Two ready mTLS CSRs and a signature one: the newer mTLS and the signature are ticked,
+    the older mTLS is offered with a link to cancel it; the preview has two distinct files."""
+    older = services.request_create(
+        actor=CLI, environment=sandbox_with_tam, purpose="mtls", subject=ACME
+    )
+    newer = services.request_create(
+        actor=CLI, environment=sandbox_with_tam, purpose="mtls", subject=ACME
+    )
+    signature = services.request_create(
+        actor=CLI, environment=sandbox_with_tam, purpose="signature", subject=ACME
+    )
+    page = requester.get("/environments/sandbox/send/").content.decode()
+    assert ticked(page) == {newer.pk, signature.pk}
+    assert f"/requests/{older.pk}/cancel/" in page
+    assert "acme.sas_csr_mtls.pem" in page
+    assert "acme.sas_csr_signature.pem" in page
+
+
+def test_ticking_two_csrs_of_one_purpose_is_refused(
+    requester: Client,
+    sandbox_with_tam: Environment,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    """A submission (or a forged POST) with two mTLS CSRs sends nothing and says which."""
+    first = services.request_create(
+        actor=CLI, environment=sandbox_with_tam, purpose="mtls", subject=ACME
+    )
+    second = services.request_create(
+        actor=CLI, environment=sandbox_with_tam, purpose="mtls", subject=ACME
+    )
+    expected = (
+        f"Requests #{first.pk} and #{second.pk} are both mTLS CSRs: send one, cancel the other."
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        for action in ("preview", "send"):
+            response = requester.post(
+                "/environments/sandbox/send/", {"requests": [first.pk, second.pk], action: "1"}
+            )
+            assert response.status_code == 200
+            assert expected in response.content.decode()
+    assert not OutboundEmail.objects.exists()
+    assert len(mail.outbox) == 0
+    assert set(SigningRequest.objects.values_list("status", flat=True)) == {"ready"}
+
+
+def test_the_page_warns_when_a_required_set_is_missing(
+    member_client: Callable[..., Client], production: Environment
+) -> None:
+    """Production with PCI DSS and only an mTLS CSR: "Production also needs the PCI DSS
+    signature CSR"; gone once the signature CSR exists and is ticked."""
+    production.tam_emails = ["tam@treezor.example"]
+    production.signature_required = True
+    production.save()
+    services.request_create(actor=CLI, environment=production, purpose="mtls", subject=ACME)
+    client = member_client("requester", production)
+    page = client.get("/environments/production/send/").content.decode()
+    assert "Production also needs the PCI DSS signature CSR" in page
+    services.request_create(actor=CLI, environment=production, purpose="signature", subject=ACME)
+    page = client.get("/environments/production/send/").content.decode()
+    assert "also needs" not in page
+
+
+def test_a_cancelled_csr_is_not_offered_and_cannot_be_smuggled_in(
+    requester: Client, sandbox_with_tam: Environment
+) -> None:
+    """The withdrawn CSR is not on the page; posting its id sends nothing."""
+    request = services.request_create(
+        actor=CLI, environment=sandbox_with_tam, purpose="mtls", subject=ACME
+    )
+    services.request_cancel(actor=CLI, signing_request=request, reason="typo")
+    page = requester.get("/environments/sandbox/send/").content.decode()
+    assert f'value="{request.pk}"' not in page
+    response = requester.post(
+        "/environments/sandbox/send/", {"requests": [request.pk], "send": "1"}, follow=True
+    )
+    assert "Choose at least one CSR" in response.content.decode()
+    assert not OutboundEmail.objects.exists()
+
+
+def test_the_zip_never_holds_two_files_of_one_name(
+    requester: Client, sandbox_with_tam: Environment
+) -> None:
+    """Two ready mTLS CSRs: the zip has one acme.sas_csr_mtls.pem, the newest CSR."""
+    services.request_create(actor=CLI, environment=sandbox_with_tam, purpose="mtls", subject=ACME)
+    newer = services.request_create(
+        actor=CLI, environment=sandbox_with_tam, purpose="mtls", subject=ACME
+    )
+    response = requester.get("/environments/sandbox/csrs.zip")
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        assert archive.namelist() == ["acme.sas_csr_mtls.pem"]
+        assert archive.read("acme.sas_csr_mtls.pem").decode() == newer.csr_pem

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from certificates import crypto, services
 from certificates.models import AuditEvent, CompanyProfile, Environment, Key, SigningRequest
@@ -40,9 +41,13 @@ def token_of(page: bytes) -> str:
     return found.group(1).decode()
 
 
-def walk_to_subject(client: Client, purpose: str = "mtls") -> None:
+def walk_to_subject(client: Client, purpose: str = "mtls", *, another: bool = False) -> None:
+    """To the subject step; ``another`` answers "start another anyway" for a waiting request."""
     client.get("/requests/new/")
-    response = client.post("/requests/new/", {"environment": "sandbox", "purpose": purpose})
+    data = {"environment": "sandbox", "purpose": purpose}
+    if another:
+        data["another"] = f"sandbox/{purpose}"
+    response = client.post("/requests/new/", data)
     assert response["Location"] == "/requests/new/key/"
     response = client.post("/requests/new/key/", {"key_source": "generate"})
     assert response["Location"] == "/requests/new/subject/"
@@ -160,7 +165,7 @@ def test_the_subject_is_prefilled_from_the_company_profile_then_the_last_request
     walk_to_subject(requester)
     assert requester.get("/requests/new/subject/").context["form"].initial["country"] == "DE"
     services.request_create(actor=Actor.cli(), environment=sandbox, purpose="mtls", subject=ACME)
-    walk_to_subject(requester)
+    walk_to_subject(requester, another=True)
     initial = requester.get("/requests/new/subject/").context["form"].initial
     assert (initial["country"], initial["common_name"]) == ("FR", "acme.com")
 
@@ -291,3 +296,74 @@ def test_anonymous_users_are_sent_to_login(client: Client, admin_user: object) -
         "/requests/new/review/",
     ):
         assert client.get(path)["Location"].startswith("/login/")
+
+
+def test_the_wizard_says_when_a_request_is_already_waiting(
+    requester: Client, sandbox: Environment
+) -> None:
+    """Sandbox mTLS with a ready CSR: the first step names it, links to it, and goes on only
+    on "start another anyway" for that very pair."""
+    waiting = services.request_create(
+        actor=Actor.cli(), environment=sandbox, purpose="mtls", subject=ACME
+    )
+    requester.get("/requests/new/")
+    response = requester.post("/requests/new/", {"environment": "sandbox", "purpose": "mtls"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert (
+        f"Sandbox mTLS already has request #{waiting.pk}, CSR ready since "
+        f"{waiting.created_at:%Y-%m-%d}" in " ".join(page.split())
+    )
+    assert f'href="/requests/{waiting.pk}/"' in page
+    assert 'name="another" value="sandbox/mtls"' in page
+    # Acknowledging another pair does not skip this one's question.
+    response = requester.post(
+        "/requests/new/",
+        {"environment": "sandbox", "purpose": "mtls", "another": "sandbox/signature"},
+    )
+    assert response.status_code == 200
+    response = requester.post(
+        "/requests/new/", {"environment": "sandbox", "purpose": "mtls", "another": "sandbox/mtls"}
+    )
+    assert response["Location"] == "/requests/new/key/"
+
+
+def test_other_purposes_and_finished_requests_do_not_stop_the_wizard(
+    requester: Client, sandbox: Environment
+) -> None:
+    """A ready mTLS CSR does not concern the signature set; a cancelled one waits no more."""
+    waiting = services.request_create(
+        actor=Actor.cli(), environment=sandbox, purpose="mtls", subject=ACME
+    )
+    requester.get("/requests/new/")
+    response = requester.post("/requests/new/", {"environment": "sandbox", "purpose": "signature"})
+    assert response["Location"] == "/requests/new/key/"
+    services.request_cancel(actor=Actor.cli(), signing_request=waiting, reason="typo")
+    requester.get("/requests/new/")
+    response = requester.post("/requests/new/", {"environment": "sandbox", "purpose": "mtls"})
+    assert response["Location"] == "/requests/new/key/"
+
+
+def test_a_renewal_sees_the_renewal_already_waiting(
+    requester: Client, sandbox: Environment, issue: Callable[..., bytes]
+) -> None:
+    """Renew on a certificate whose renewal was sent already: the first page says so at once,
+    with the date it was sent and a link to it."""
+    first = services.request_create(
+        actor=Actor.cli(), environment=sandbox, purpose="mtls", subject=ACME
+    )
+    certificate = services.certificate_upload(actor=Actor.cli(), data=issue(first)).certificate
+    renewal = services.request_create(
+        actor=Actor.cli(), environment=sandbox, purpose="mtls", subject=ACME, renews=certificate
+    )
+    services.request_mark_sent(
+        actor=Actor.cli(), signing_request=renewal, sent_on=timezone.localdate()
+    )
+    page = requester.get(f"/requests/new/?renews={certificate.pk}").content.decode()
+    text = " ".join(page.split())
+    assert "This certificate already has a renewal request" in text
+    assert (
+        f"Sandbox mTLS already has request #{renewal.pk}, sent to the TAM on "
+        f"{timezone.localdate():%Y-%m-%d}" in text
+    )
+    assert f'href="/requests/{renewal.pk}/"' in page
