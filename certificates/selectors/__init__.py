@@ -2,24 +2,54 @@
 
 from certificates.selectors.dashboard import DashboardCell, DashboardRow, dashboard_rows
 from certificates.selectors.health import HEARTBEAT_CACHE_KEY, health_report, heartbeat_record
-from certificates.selectors.requests import subject_of
+from certificates.selectors.requests import (
+    OPEN_STATUSES,
+    SENDABLE,
+    SendPlan,
+    csr_bundle,
+    missing_sets,
+    open_requests,
+    same_purpose_conflict,
+    same_purpose_message,
+    subject_of,
+    tam_send_plan,
+)
 from certificates.selectors.status import (
     CertificateStatus,
+    certificate_in_service,
     certificate_status,
+    certificates_in_service,
     certificates_with_status,
+    days_left,
     status_of,
 )
+from certificates.selectors.timeline import TimelineEntry, certificate_timeline, request_timeline
 
 __all__ = [
     "HEARTBEAT_CACHE_KEY",
+    "OPEN_STATUSES",
+    "SENDABLE",
     "CertificateStatus",
     "DashboardCell",
     "DashboardRow",
+    "SendPlan",
+    "TimelineEntry",
+    "certificate_in_service",
     "certificate_status",
+    "certificate_timeline",
+    "certificates_in_service",
     "certificates_with_status",
+    "csr_bundle",
     "dashboard_rows",
+    "days_left",
     "health_report",
     "heartbeat_record",
+    "missing_sets",
+    "open_requests",
+    "request_timeline",
+    "same_purpose_conflict",
+    "same_purpose_message",
     "status_of",
     "subject_of",
+    "tam_send_plan",
 ]

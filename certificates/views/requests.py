@@ -14,12 +14,13 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET, require_POST
 
 from certificates import crypto, selectors, services
-from certificates.forms import MarkSentForm, Pkcs12Form
-from certificates.models import Environment, Purpose, SigningRequest
+from certificates.forms import CancelRequestForm, MarkSentForm, Pkcs12Form
+from certificates.models import Certificate, SigningRequest
 from certificates.permissions import Action, user_can
 from certificates.services import Actor, ServiceError
 from certificates.services.keys import KeyFormat, company_name
-from certificates.services.tam import SENDABLE, tam_email_compose
+from certificates.services.requests import CANCEL_REASON_MAX_LENGTH
+from certificates.services.tam import tam_email_compose
 from certificates.views import access
 
 
@@ -29,27 +30,13 @@ def attachment(content: bytes, filename: str, content_type: str) -> HttpResponse
     return response
 
 
-def ready_csrs(environment: Environment) -> list[SigningRequest]:
-    """The newest open CSR of each purpose the environment needs, when all of them exist:
-    "the files to send to Treezor"; empty while one is missing."""
-    needed = [Purpose.MTLS, *([Purpose.SIGNATURE] if environment.signature_required else [])]
-    latest: dict[str, SigningRequest] = {}
-    for signing_request in SigningRequest.objects.filter(
-        environment=environment, status__in=SENDABLE
-    ).order_by("-created_at", "-pk"):
-        latest.setdefault(signing_request.purpose, signing_request)
-    if any(purpose not in latest for purpose in needed):
-        return []
-    return [latest[purpose] for purpose in needed]
-
-
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     signing_request = access.signing_request_for(request, pk)
     environment = signing_request.environment
     company = company_name()
     can_request = user_can(request.user, Action.REQUEST, environment)
-    bundle = ready_csrs(environment)
+    bundle = selectors.csr_bundle(environment)
     return render(
         request,
         "certificates/request_detail.html",
@@ -65,8 +52,10 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             and signing_request.key.has_private_key
             and signing_request.key.compromised_at is None,
             "archive_ready": signing_request in bundle,
+            "can_cancel": can_request and _cancel_refusal(signing_request) is None,
             "mark_sent_form": MarkSentForm(initial={"sent_on": timezone.localdate()}),
             "certificates": signing_request.certificates.order_by("-not_after"),
+            "timeline": selectors.request_timeline(signing_request),
         },
     )
 
@@ -80,7 +69,11 @@ def download_csr(request: HttpRequest, pk: int) -> HttpResponse:
 
 @sensitive_variables("export", "passphrase")
 def key_download(
-    request: HttpRequest, signing_request: SigningRequest, *, back_to: str
+    request: HttpRequest,
+    signing_request: SigningRequest,
+    *,
+    back_to: str,
+    certificate: Certificate | None = None,
 ) -> HttpResponse:
     """The one way a private key leaves through the web (rule 3): custodians only (checked by
     the caller and again by the service), after a password typed in the last five minutes, as
@@ -101,6 +94,7 @@ def key_download(
             signing_request=signing_request,
             key_format=key_format,
             passphrase=passphrase,
+            certificate=certificate,
         )
     except ServiceError as error:
         messages.error(request, error.message)
@@ -140,24 +134,68 @@ def mark_sent(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(signing_request.get_absolute_url())
 
 
-def send_to_tam(request: HttpRequest, slug: str) -> HttpResponse:
-    """Preview the email to the TAM with the chosen CSRs attached, then send it."""
-    environment = access.environment_for(request, slug, Action.REQUEST)
-    sendable = list(
-        SigningRequest.objects.select_related("key", "renews")
-        .filter(environment=environment, status__in=SENDABLE)
-        .order_by("purpose", "-created_at")
+def _cancel_refusal(signing_request: SigningRequest) -> str | None:
+    try:
+        services.request_cancel_check(signing_request=signing_request)
+    except ServiceError as error:
+        return error.message
+    return None
+
+
+@never_cache
+def cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Withdraw a request that has no certificate: a confirmation page with a reason (GET),
+    then the service (POST). What it means is said before: the key is destroyed, the CSR can
+    no longer be sent, and a CSR Treezor has already must be ignored by the TAM."""
+    signing_request = access.signing_request_for(request, pk, Action.REQUEST)
+    form = CancelRequestForm(access.post_data(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.request_cancel(
+                actor=Actor.from_request(request),
+                signing_request=signing_request,
+                reason=form.cleaned_data["reason"],
+            )
+        except ServiceError as error:
+            if error.field != "reason":
+                messages.error(request, error.message)
+                return redirect(signing_request.get_absolute_url())
+            form.add_error("reason", error.message)
+        else:
+            messages.success(request, f"Request #{signing_request.pk} is cancelled.")
+            return redirect(signing_request.get_absolute_url())
+    elif request.method == "GET" and (refusal := _cancel_refusal(signing_request)):
+        messages.error(request, refusal)
+        return redirect(signing_request.get_absolute_url())
+    return render(
+        request,
+        "certificates/request_cancel.html",
+        {
+            "signing_request": signing_request,
+            "environment": signing_request.environment,
+            "form": form,
+            "reason_max_length": CANCEL_REASON_MAX_LENGTH,
+        },
     )
+
+
+def send_to_tam(request: HttpRequest, slug: str) -> HttpResponse:
+    """Preview the email to the TAM with the chosen CSRs attached, then send it.
+
+    By default every ready CSR is ticked, the newest only of a purpose (selectors.tam_send_plan);
+    ``?request=N`` ticks that one in place of the default of its purpose.
+    """
+    environment = access.environment_for(request, slug, Action.REQUEST)
+    plan = selectors.tam_send_plan(environment)
+    by_id = {str(r.pk): r for r in plan.sendable}
     if request.method == "POST":
-        wanted = set(request.POST.getlist("requests"))
+        chosen = [r for pk, r in by_id.items() if pk in set(request.POST.getlist("requests"))]
     else:
-        preselected = request.GET.get("request")
-        wanted = (
-            {preselected}
-            if preselected
-            else {str(r.pk) for r in sendable if r.status == SigningRequest.Status.READY}
-        )
-    chosen = [r for r in sendable if str(r.pk) in wanted]
+        chosen = list(plan.preselected)
+        wanted = by_id.get(request.GET.get("request") or "")
+        if wanted is not None:
+            chosen = [r for r in chosen if r.purpose != wanted.purpose] + [wanted]
+    conflict = selectors.same_purpose_conflict(chosen)
     if request.method == "POST" and "send" in request.POST:
         try:
             services.tam_send(
@@ -171,9 +209,11 @@ def send_to_tam(request: HttpRequest, slug: str) -> HttpResponse:
                 f"Sent to {', '.join(environment.tam_emails)}; the CSRs are marked as sent.",
             )
             return redirect("dashboard")
+    elif request.method == "POST" and conflict is not None:
+        messages.error(request, selectors.same_purpose_message(*conflict))
     preview = (
         tam_email_compose(environment=environment, signing_requests=chosen)
-        if chosen and environment.tam_emails
+        if chosen and environment.tam_emails and conflict is None
         else None
     )
     return render(
@@ -181,8 +221,15 @@ def send_to_tam(request: HttpRequest, slug: str) -> HttpResponse:
         "certificates/send_to_tam.html",
         {
             "environment": environment,
-            "sendable": sendable,
+            "sendable": plan.sendable,
+            "shadowed": {r.pk for r in plan.shadowed},
             "chosen": {r.pk for r in chosen},
+            "missing": [
+                m.message(environment)
+                for m in selectors.missing_sets(environment, chosen, plan.sendable)
+            ]
+            if chosen
+            else [],
             "preview": preview,
         },
     )
@@ -192,7 +239,7 @@ def send_to_tam(request: HttpRequest, slug: str) -> HttpResponse:
 def csr_archive(request: HttpRequest, slug: str) -> HttpResponse:
     """One zip of the environment's CSRs, once every one it needs is ready: never a key."""
     environment = access.environment_for(request, slug)
-    bundle = ready_csrs(environment)
+    bundle = selectors.csr_bundle(environment)
     if not bundle:
         messages.error(
             request,
