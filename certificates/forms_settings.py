@@ -122,6 +122,19 @@ def _email_list_field(label: str, help_text: str) -> forms.CharField:
     )
 
 
+# The stored value is None (automatic), True or False; the select speaks for each.
+PREPARE_RENEWALS_CHOICES = [
+    ("", "Automatic (on unless the key was brought by the user)"),
+    ("on", "On"),
+    ("off", "Off"),
+]
+
+
+def prepare_renewals_choice(value: bool | None) -> str:
+    """The select's value for a stored ``Environment.prepare_renewals``."""
+    return "" if value is None else "on" if value else "off"
+
+
 class EnvironmentForm(forms.Form):
     """Add (with a slug) or edit (with the choice of removing the CA bundle) an environment."""
 
@@ -152,6 +165,16 @@ class EnvironmentForm(forms.Form):
         label="Signature set required",
         required=False,
         help_text="PCI DSS services need a second, signature certificate with its own key.",
+    )
+    prepare_renewals = forms.TypedChoiceField(
+        label="Prepare renewals automatically",
+        required=False,
+        choices=PREPARE_RENEWALS_CHOICES,
+        coerce=lambda value: {"on": True, "off": False}.get(value),
+        empty_value=None,
+        help_text="A month before a certificate expires, certdesk makes the renewal request "
+        "(a new key, the same subject), sends its CSR to the TAM and tells the owners, so that "
+        "only installing Treezor's certificate is left to do.",
     )
     ca_bundle_file = forms.FileField(
         label="CA bundle file",

@@ -7,7 +7,7 @@ mistake STYLE.md warns about in Lemur's expiry job).
 
 from __future__ import annotations
 
-import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,10 +24,19 @@ from django.db.models import (
     When,
 )
 
-from certificates.models import Certificate, Reminder, SigningRequest
-from certificates.selectors.status import certificates_with_status
+from certificates.models import (
+    Certificate,
+    Environment,
+    Key,
+    Membership,
+    Reminder,
+    Role,
+    SigningRequest,
+)
+from certificates.selectors.status import certificates_in_service, days_left
 
 DAY = timedelta(days=1)
+OWNER_ROLES = (Role.REQUESTER, Role.CUSTODIAN)
 
 
 def renewal_lead_days() -> int:
@@ -41,11 +50,6 @@ def owner_thresholds() -> list[int]:
     is always an owner threshold, even when CERTDESK_REMINDER_DAYS does not list it.
     """
     return sorted({*settings.CERTDESK_REMINDER_DAYS, renewal_lead_days()}, reverse=True)
-
-
-def days_left(not_after: datetime, now: datetime) -> int:
-    """Whole days until notAfter, rounded down: 0 on the last day, negative once expired."""
-    return math.floor((not_after - now) / DAY)
 
 
 def due_threshold_expression(*, now: datetime) -> Case:
@@ -79,7 +83,9 @@ def needing_new_rows(candidates: QuerySet[Certificate], *, now: datetime) -> Que
     # certificates that have something new: none, in the hourly steady state.
     # Two plain NOT EXISTS (anti-joins) rather than one OR of them, which PostgreSQL can only
     # evaluate row by row.
-    in_range = Certificate.objects.filter(not_after__gt=now - renewal_lead_days() * DAY)
+    in_range = Certificate.objects.filter(
+        superseded_at__isnull=True, not_after__gt=now - renewal_lead_days() * DAY
+    )
     owner_missing = (
         in_range.annotate(due_threshold=due_threshold_expression(now=now))
         .filter(due_threshold__isnull=False)
@@ -101,28 +107,19 @@ def reminder_candidates(*, now: datetime) -> QuerySet[Certificate]:
     threshold + 1 days to go) and less than CERTDESK_RENEWAL_LEAD_DAYS past: a certificate that
     expired longer ago than that is history, not news, and gets nothing (a scheduler down for a
     whole month, or a first install, does not email about long-dead certificates).
-    Out (rule 9): revoked or revocation-requested (the compromise email covers them), superseded
-    by a newer valid certificate, or replaced by the certificate of a renewal that is valid now.
+    Out (rule 9): every certificate that is not in service (renewed, replaced: superseded is a
+    recorded fact), and revoked or revocation-requested ones (the compromise email covers them).
     Each comes with its ``reminders`` and ``renewals`` prefetched (one query each, for all).
     """
     lead = renewal_lead_days()
     horizon = max(owner_thresholds()[0], lead) + 1
-    valid_renewal = Certificate.objects.filter(
-        signing_request__renews=OuterRef("pk"),
-        not_before__lte=now,
-        not_after__gt=now,
-        revocation__isnull=True,
-    )
     return (
-        certificates_with_status(now=now)
+        certificates_in_service(now=now)
         .filter(
             not_after__lt=now + timedelta(days=horizon),
             not_after__gt=now - timedelta(days=lead),
             revocation__isnull=True,
         )
-        .annotate(has_valid_renewal=Exists(valid_renewal))
-        # Q, because django-stubs cannot see the annotation certificates_with_status made.
-        .filter(Q(has_newer_valid=False), has_valid_renewal=False)
         .prefetch_related(
             Prefetch("reminders", queryset=Reminder.objects.order_by("threshold_days", "pk")),
             # For a dry run's emails; sending reads them again, locked, at the time.
@@ -133,17 +130,12 @@ def reminder_candidates(*, now: datetime) -> QuerySet[Certificate]:
 
 @dataclass(frozen=True)
 class DueReminder:
-    """A reminder row the scan should insert: ``pending`` to send, or ``skipped`` with why."""
+    """A reminder row the scan should insert, ``pending``. Whether it is then sent or skipped
+    is :func:`certificates.services.reminders.reminder_decide`'s answer, not this one's."""
 
     certificate: Certificate
     kind: str
     threshold_days: int
-    status: str
-    reason: str = ""
-
-    @property
-    def sends(self) -> bool:
-        return self.status == Reminder.Status.PENDING
 
 
 def tightest_due_threshold(left: int) -> int | None:
@@ -157,8 +149,9 @@ def reminders_due(certificate: Certificate, *, now: datetime) -> list[DueReminde
 
     A threshold is due once the days left are at or below it, so a threshold missed while the
     scheduler was down is caught up by the next scan (rule 9). When several are due at once,
-    only the tightest is sent and the others are recorded as skipped: one catch-up email, not a
-    burst (django-ca's "exactly equal" test, STYLE.md, would lose them instead).
+    each gets its row, so that each is decided once: only the tightest is sent and the others
+    are recorded as skipped, one catch-up email, not a burst (django-ca's "exactly equal" test,
+    STYLE.md, would lose them instead).
     """
     left = days_left(certificate.not_after, now)
     recorded = list(certificate.reminders.all())
@@ -167,26 +160,57 @@ def reminders_due(certificate: Certificate, *, now: datetime) -> list[DueReminde
     lead = renewal_lead_days()
     has_tam = any(r.kind == Reminder.Kind.TAM_RENEWAL for r in recorded)
     if left <= lead and not has_tam:
-        due.append(DueReminder(certificate, Reminder.Kind.TAM_RENEWAL, lead, "pending"))
+        due.append(DueReminder(certificate, Reminder.Kind.TAM_RENEWAL, lead))
 
     tightest = tightest_due_threshold(left)
     if tightest is None:
         return due
-    owner_due = [t for t in owner_thresholds() if t >= tightest]
     done = {r.threshold_days for r in recorded if r.kind == Reminder.Kind.OWNER}
-    for threshold in owner_due:
-        if threshold in done:
-            continue
-        if threshold == tightest:
-            due.append(DueReminder(certificate, Reminder.Kind.OWNER, threshold, "pending"))
-        else:
-            due.append(
-                DueReminder(
-                    certificate,
-                    Reminder.Kind.OWNER,
-                    threshold,
-                    "skipped",
-                    f"superseded by the {tightest}-day reminder",
-                )
-            )
+    due += [
+        DueReminder(certificate, Reminder.Kind.OWNER, threshold)
+        for threshold in owner_thresholds()
+        if threshold >= tightest and threshold not in done
+    ]
     return due
+
+
+def owner_recipients_for(environments: Iterable[Environment]) -> dict[int, list[str]]:
+    """Per environment: its requesters and custodians (active, with an address), then its team
+    addresses; each address once, whatever its case. One query for all the environments."""
+    by_pk = {environment.pk: environment for environment in environments}
+    if not by_pk:
+        return {}
+    addresses: dict[int, list[str]] = {pk: [] for pk in by_pk}
+    for environment_id, email in (
+        Membership.objects.filter(
+            environment__in=list(by_pk), role__in=OWNER_ROLES, user__is_active=True
+        )
+        .exclude(user__email="")
+        .order_by("user__username")
+        .values_list("environment_id", "user__email")
+    ):
+        addresses[environment_id].append(email)
+    recipients: dict[int, list[str]] = {}
+    for pk, environment in by_pk.items():
+        seen: set[str] = set()
+        unique: list[str] = []
+        for address in [*addresses[pk], *(str(a) for a in environment.team_emails)]:
+            key = address.strip().lower()
+            if key and key not in seen:
+                seen.add(key)
+                unique.append(address.strip())
+        recipients[pk] = unique
+    return recipients
+
+
+def prepares_renewals(certificate: Certificate) -> bool:
+    """Whether the scan prepares the renewal of ``certificate`` itself (issue 11, point 7).
+
+    The environment's explicit choice when an administrator made one; otherwise on, unless the
+    key being replaced was brought by the user: they made their own key and CSR, so certdesk
+    does not decide for them that its own generated key will do.
+    """
+    environment = certificate.signing_request.environment
+    if environment.prepare_renewals is not None:
+        return environment.prepare_renewals
+    return certificate.signing_request.key.source != Key.Source.IMPORTED

@@ -11,11 +11,23 @@ Exactly once (rule 9), in three steps:
    after sending, without a constraint: two runs send twice).
 3. **Claim** each ``pending`` row in its own transaction (``select_for_update(skip_locked=True)``
    and still ``pending``): of two scans only the one holding the row sees it pending, and only
-   it decides, so each scan reports exactly what it did. Then either ``skipped`` with the reason
-   (a tighter threshold is due: one catch-up email, not a burst; nobody to email; the
-   certificate stopped needing it since), or compose the email, store it in the outbox (which
-   queues the Celery task on commit) and mark the row ``sending``. A row left ``pending`` by a
-   scan that died between 2 and 3 is decided by the next one.
+   it decides, so each scan reports exactly what it did. :func:`reminder_decide` then says
+   what becomes of it: ``skipped`` with the reason (a tighter threshold is due: one catch-up
+   email, not a burst; nobody to email; the certificate stopped needing it since), or the
+   email to compose, store in the outbox (which queues the Celery task on commit) and mark
+   ``sending``. A row left ``pending`` by a scan that died between 2 and 3 is decided by the
+   next one.
+
+The dry run asks the same :func:`reminder_decide` about the same rows (those pending now and
+those step 2 would insert), in the same order; it only leaves out the writes and the sends, so
+``send_reminders --dry-run`` lists what the next scan sends.
+
+Renewals prepared by the scan (issue 11, point 7): when the environment asks for it
+(:func:`~certificates.selectors.reminders.prepares_renewals`) and no renewal request exists yet,
+the TAM's email is the moment the scan makes one (a new key, the subject of the certificate
+being renewed), attaches its CSR and marks it sent, all in the transaction that claimed the TAM
+row: that claim is what makes it happen once, whichever scans run at the same time. Without a
+TAM address nothing is prepared (the TAM row is skipped, and the owners read why).
 
 Finally the scan queues again the outbox emails no worker is going to send by itself (see
 :func:`certificates.services.outbox.outbound_email_requeue_stale`).
@@ -24,7 +36,7 @@ Finally the scan queues again the outbox emails no worker is going to send by it
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -39,30 +51,37 @@ from certificates import crypto, emails
 from certificates.models import (
     Certificate,
     Environment,
-    Membership,
     OutboundEmail,
     Purpose,
     Reminder,
-    Role,
     SigningRequest,
 )
 from certificates.selectors.reminders import (
     DueReminder,
-    days_left,
     needing_new_rows,
+    owner_recipients_for,
+    prepares_renewals,
     reminder_candidates,
     reminders_due,
     tightest_due_threshold,
 )
+from certificates.selectors.requests import subject_of
+from certificates.selectors.status import days_left
 from certificates.services.audit import Actor, audit_record
 from certificates.services.errors import ServiceError
 from certificates.services.keys import company_name
 from certificates.services.outbox import outbound_email_queue, outbound_email_requeue_stale
+from certificates.services.requests import request_create
 
 logger = logging.getLogger(__name__)
 
 SYSTEM = Actor(label="expiry scan")
-OWNER_ROLES = (Role.REQUESTER, Role.CUSTODIAN)
+# Renewal requests still on their way; a fulfilled one means Treezor answered already.
+IN_FLIGHT = (SigningRequest.Status.DRAFT, SigningRequest.Status.READY, SigningRequest.Status.SENT)
+NO_LONGER_DUE = (
+    "no longer due: the certificate was renewed, revoked or superseded, or expired long ago, "
+    "before this reminder went out"
+)
 
 
 # --- the report --------------------------------------------------------------------------------
@@ -81,6 +100,7 @@ class ReminderOutcome:
     subject: str = ""
     reason: str = ""
     email_id: int | None = None
+    note: str = ""  # what else the scan did (or would do): the renewal CSR attached, prepared
 
     def line(self) -> str:
         what = "TAM renewal" if self.kind == Reminder.Kind.TAM_RENEWAL else "owner reminder"
@@ -89,6 +109,8 @@ class ReminderOutcome:
             head += f" -> {', '.join(self.to)}: {self.subject!r}"
         if self.email_id is not None:
             head += f" [outbox #{self.email_id}]"
+        if self.note:
+            head += f"; {self.note}"
         if self.reason:
             head += f" ({self.reason})"
         return head
@@ -178,24 +200,7 @@ def renewal_wizard_url(certificate: Certificate) -> str:
 def owner_recipients(environment: Environment) -> list[str]:
     """Requesters and custodians of ``environment`` (active, with an address), then its team
     addresses; each address once, whatever its case."""
-    addresses = [
-        m.user.email
-        for m in Membership.objects.filter(
-            environment=environment, role__in=OWNER_ROLES, user__is_active=True
-        )
-        .exclude(user__email="")
-        .select_related("user")
-        .order_by("user__username")
-    ]
-    addresses += [str(a) for a in environment.team_emails if str(a).strip()]
-    seen: set[str] = set()
-    unique = []
-    for address in addresses:
-        key = address.strip().lower()
-        if key not in seen:
-            seen.add(key)
-            unique.append(address.strip())
-    return unique
+    return owner_recipients_for([environment])[environment.pk]
 
 
 def _renewals(certificate: Certificate, *, lock: bool = False) -> list[SigningRequest]:
@@ -238,11 +243,12 @@ def renewal_in_flight(certificate: Certificate, renewals: list[SigningRequest]) 
         )
     if (sent := by_status[SigningRequest.Status.SENT]) is not None:
         sent_on = f"{timezone.localdate(sent.sent_at):%Y-%m-%d}" if sent.sent_at else "?"
+        upload = f"{reverse('certificate_upload')}?{urlencode({'request': sent.pk})}"
         return InFlight(
             f"Renewal CSR sent to the TAM on {sent_on} (request #{sent.pk}); the certificate "
             "has not been received yet.",
-            "Upload the certificate when Treezor sends it",
-            detail(sent),
+            "Install the certificate when Treezor sends it",
+            _absolute(upload),
         )
     if (ready := by_status[SigningRequest.Status.READY]) is not None:
         return InFlight(
@@ -364,8 +370,106 @@ def tam_note_for(tam: Reminder | None) -> str:
         return ""
     if tam.status in (Reminder.Status.SENT, Reminder.Status.SENDING, Reminder.Status.PENDING):
         asked_on = timezone.localdate(tam.created_at)
-        return f"certdesk asked the TAM for the renewal on {asked_on:%Y-%m-%d}."
+        asked = f"certdesk asked the TAM for the renewal on {asked_on:%Y-%m-%d}."
+        # A sent TAM row's reason says what the scan did about the renewal request itself.
+        return f"{asked} {tam.reason}" if tam.reason else asked
     return f"certdesk could not email the TAM: {tam.reason}"
+
+
+# --- one decision for every reminder ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What becomes of one reminder: skipped (``reason``), or sent to ``to``; for the TAM's
+    email, with which renewal CSR (``attach``), or saying which one went before
+    (``already_sent``), or with the CSR of a renewal request to prepare now (``prepare``)."""
+
+    sends: bool
+    reason: str = ""
+    to: tuple[str, ...] = ()
+    attach: SigningRequest | None = None
+    already_sent: SigningRequest | None = None
+    prepare: crypto.Subject | None = None
+    # Why no renewal request is prepared although the environment asks for it (owners read it).
+    not_prepared: str = ""
+
+
+def _skipped(reason: str) -> Decision:
+    return Decision(sends=False, reason=reason)
+
+
+def reminder_decide(
+    *,
+    kind: str,
+    threshold_days: int,
+    certificate: Certificate | None,
+    now: datetime,
+    recipients: Mapping[int, list[str]],
+    renewals: Sequence[SigningRequest] = (),
+) -> Decision:
+    """The one answer, for the scan and its dry run alike, to "what happens to this reminder".
+
+    ``certificate`` is None when it is no longer a candidate (renewed, superseded, revoked,
+    long expired). ``recipients``: the owners of each environment
+    (:func:`~certificates.selectors.reminders.owner_recipients_for`). ``renewals``: the
+    certificate's renewal requests, cancelled ones left out; only the TAM's email reads them.
+    """
+    if certificate is None:
+        return _skipped(NO_LONGER_DUE)
+    environment = certificate.signing_request.environment
+    if kind == Reminder.Kind.TAM_RENEWAL:
+        if not environment.tam_emails:
+            return _skipped(_no_tam_reason(environment))
+        to = tuple(environment.tam_emails)
+        if (ready := _first(renewals, SigningRequest.Status.READY)) is not None:
+            return Decision(sends=True, to=to, attach=ready)
+        if (sent := _first(renewals, SigningRequest.Status.SENT)) is not None:
+            return Decision(sends=True, to=to, already_sent=sent)
+        if renewals or not prepares_renewals(certificate):
+            # One started (a draft, or answered already) or the owners make it: no second one.
+            return Decision(sends=True, to=to)
+        try:
+            subject = crypto.validate_subject(**_subject_fields(certificate))
+        except crypto.SubjectError as error:
+            problems = "; ".join(error.errors.values())
+            return Decision(
+                sends=True,
+                to=to,
+                not_prepared=f"the subject of request #{certificate.signing_request_id} no "
+                f"longer follows Treezor's table ({problems}); prepare the renewal in the "
+                "wizard with the fields corrected.",
+            )
+        return Decision(sends=True, to=to, prepare=subject)
+    tightest = tightest_due_threshold(days_left(certificate.not_after, now))
+    if tightest is not None and threshold_days > tightest:
+        return _skipped(f"superseded by the {tightest}-day reminder")
+    to_owners = recipients.get(environment.pk, [])
+    if not to_owners:
+        return _skipped(_no_owner_reason(environment))
+    return Decision(sends=True, to=tuple(to_owners))
+
+
+def _subject_fields(certificate: Certificate) -> dict[str, str]:
+    subject = subject_of(certificate.signing_request)
+    return {
+        "country": subject.country,
+        "state": subject.state,
+        "locality": subject.locality,
+        "organization": subject.organization,
+        "organizational_unit": subject.organizational_unit,
+        "common_name": subject.common_name,
+        "email": subject.email,
+    }
+
+
+def _claim_order(reminder: Reminder) -> tuple[int, bool, int]:
+    # The TAM's email first: the owners' reminder then says what it did (CSR sent, or not).
+    return (
+        reminder.certificate_id,
+        reminder.kind != Reminder.Kind.TAM_RENEWAL,
+        -reminder.threshold_days,
+    )
 
 
 # --- the scan ----------------------------------------------------------------------------------
@@ -374,18 +478,15 @@ def tam_note_for(tam: Reminder | None) -> str:
 def expiry_scan(*, now: datetime | None = None, dry_run: bool = False) -> ScanReport:
     """Send the reminders due at ``now``: each (certificate, kind, threshold) at most once.
 
-    With ``dry_run``, say what would be sent and write nothing at all.
+    With ``dry_run``, say what would be sent and write nothing at all: the same rows, the same
+    decisions, without the inserts, the claims and the emails.
     """
     now = now or timezone.now()
     report = ScanReport(now=now, dry_run=dry_run)
     candidates = list(needing_new_rows(reminder_candidates(now=now), now=now))
     report.candidates = len(candidates)
     planned = [due for certificate in candidates for due in reminders_due(certificate, now=now)]
-    if dry_run:
-        _dry_run(report, planned, now)
-        return report
-
-    if planned:
+    if planned and not dry_run:
         reminders_insert(planned)
 
     pending = list(
@@ -393,18 +494,27 @@ def expiry_scan(*, now: datetime | None = None, dry_run: bool = False) -> ScanRe
             "certificate__signing_request__environment"
         )
     )
-    # Rows left pending by an earlier scan belong to certificates that need no new row now:
-    # whether they may still be sent is the candidate rules' answer, asked for those only.
+    if dry_run:
+        # What the real scan claims: the rows pending now and those it would have inserted.
+        pending += [
+            Reminder(certificate=d.certificate, kind=d.kind, threshold_days=d.threshold_days)
+            for d in planned
+        ]
+    pending.sort(key=_claim_order)
+    # Whether a row may still be sent is the candidate rules' answer, asked for these only.
     eligible = {
         certificate.pk: certificate
         for certificate in reminder_candidates(now=now).filter(
             pk__in={reminder.certificate_id for reminder in pending}
         )
     }
-    # The TAM's email first: the owners' reminder then says what it did (CSR sent, or not).
-    pending.sort(key=lambda r: (r.certificate_id, r.kind != Reminder.Kind.TAM_RENEWAL))
-    recipients: dict[int, list[str]] = {}
+    environments = {c.signing_request.environment for c in eligible.values()}
+    recipients = owner_recipients_for(environments)
     company = company_name() if pending else ""
+    if dry_run:
+        _dry_run(report, pending, eligible, now, company, recipients)
+        return report
+
     for reminder in pending:
         certificate = eligible.get(reminder.certificate_id)
         try:
@@ -442,6 +552,7 @@ def _outcome(
     composed: emails.ComposedEmail | None = None,
     reason: str = "",
     email_id: int | None = None,
+    note: str = "",
 ) -> ReminderOutcome:
     return ReminderOutcome(
         certificate_id=due.certificate.pk,
@@ -453,6 +564,7 @@ def _outcome(
         subject=composed.subject if composed is not None else "",
         reason=reason,
         email_id=email_id,
+        note=note,
     )
 
 
@@ -461,9 +573,9 @@ def _send_one(
     certificate: Certificate | None,
     now: datetime,
     company: str,
-    recipients_cache: dict[int, list[str]],
+    recipients: Mapping[int, list[str]],
 ) -> ReminderOutcome | None:
-    """Claim one pending reminder and hand its email to the outbox, all in one transaction."""
+    """Claim one pending reminder, decide, and hand its email to the outbox: one transaction."""
     with transaction.atomic():
         reminder = (
             Reminder.objects.select_for_update(skip_locked=True)
@@ -473,70 +585,134 @@ def _send_one(
         if reminder is None:
             return None  # another scan holds it, or has sent it meanwhile
         reminder.certificate = row.certificate
-        if certificate is None:
-            return _skip(
-                reminder,
-                "no longer due: the certificate was renewed, revoked or superseded, or expired "
-                "long ago, before this reminder went out",
-            )
-        if reminder.kind == Reminder.Kind.TAM_RENEWAL:
-            return _send_tam(reminder, certificate, now, company)
-        tightest = tightest_due_threshold(days_left(certificate.not_after, now))
-        if tightest is not None and reminder.threshold_days > tightest:
-            return _skip(reminder, f"superseded by the {tightest}-day reminder")
-        environment = certificate.signing_request.environment
-        if environment.pk not in recipients_cache:
-            recipients_cache[environment.pk] = owner_recipients(environment)
-        to = recipients_cache[environment.pk]
-        if not to:
-            return _skip(reminder, _no_owner_reason(environment))
-        tam = Reminder.objects.filter(
+        tam = reminder.kind == Reminder.Kind.TAM_RENEWAL
+        decision = reminder_decide(
+            kind=reminder.kind,
+            threshold_days=reminder.threshold_days,
+            certificate=certificate,
+            now=now,
+            recipients=recipients,
+            # Locked, against a user sending the same CSR from the "Send to the TAM" page.
+            renewals=_renewals(certificate, lock=True) if tam and certificate else (),
+        )
+        if not decision.sends:
+            return _skip(reminder, decision.reason)
+        assert certificate is not None  # a reminder of no candidate is always skipped
+        if tam:
+            return _send_tam(reminder, certificate, decision, now, company)
+        recorded_tam = Reminder.objects.filter(
             certificate=certificate, kind=Reminder.Kind.TAM_RENEWAL
         ).first()
         composed = owner_reminder_compose(
             certificate=certificate,
             now=now,
             company=company,
-            recipients=to,
+            recipients=list(decision.to),
             in_flight=renewal_in_flight(certificate, _renewals(certificate)),
-            tam_note=tam_note_for(tam),
+            tam_note=tam_note_for(recorded_tam),
         )
         return _queue(reminder, certificate, composed, OutboundEmail.Kind.REMINDER)
 
 
 def _send_tam(
-    reminder: Reminder, certificate: Certificate, now: datetime, company: str
+    reminder: Reminder, certificate: Certificate, decision: Decision, now: datetime, company: str
 ) -> ReminderOutcome:
     environment = certificate.signing_request.environment
-    if not environment.tam_emails:
-        return _skip(reminder, _no_tam_reason(environment))
-    renewals = _renewals(certificate, lock=True)
-    ready = _first(renewals, SigningRequest.Status.READY)
-    already_sent = _first(renewals, SigningRequest.Status.SENT) if ready is None else None
+    attach = decision.attach
+    not_prepared = decision.not_prepared
+    prepared = False
+    if decision.prepare is not None:
+        attach, not_prepared = _prepare_renewal(certificate, decision.prepare)
+        prepared = attach is not None
     composed = tam_renewal_compose(
-        certificate=certificate, now=now, company=company, ready=ready, already_sent=already_sent
+        certificate=certificate,
+        now=now,
+        company=company,
+        ready=attach,
+        already_sent=decision.already_sent,
     )
-    outcome = _queue(reminder, certificate, composed, OutboundEmail.Kind.TAM_RENEWAL)
-    if ready is not None and outcome.email_id is not None:
-        ready.status = SigningRequest.Status.SENT
-        ready.sent_at = timezone.now()
-        ready.save(update_fields=["status", "sent_at", "updated_at"])
+    # Kept on the TAM's row, for the owners' reminders (tam_note_for) and the audit trail.
+    told = (
+        f"certdesk prepared renewal request #{attach.pk} (a new key) and sent its CSR with that "
+        "email: the only step left is installing the certificate Treezor sends back."
+        if prepared and attach is not None
+        else f"No renewal request was prepared automatically: {not_prepared}"
+        if not_prepared
+        else ""
+    )
+    outcome = _queue(
+        reminder,
+        certificate,
+        composed,
+        OutboundEmail.Kind.TAM_RENEWAL,
+        told=told,
+        note=_tam_note(attach=attach, prepared=prepared, not_prepared=not_prepared),
+    )
+    if attach is not None and outcome.email_id is not None:
+        attach.status = SigningRequest.Status.SENT
+        attach.sent_at = timezone.now()
+        attach.save(update_fields=["status", "sent_at", "updated_at"])
         audit_record(
             actor=SYSTEM,
             action="request.sent_to_tam",
-            target=ready,
+            target=attach,
             environment=environment,
             details={
                 "email": outcome.email_id,
                 "to": list(environment.tam_emails),
                 "renewal_of": certificate.pk,
+                "how": "expiry scan",
             },
         )
     return outcome
 
 
+def _tam_note(*, attach: SigningRequest | None, prepared: bool, not_prepared: str) -> str:
+    """What the report says the TAM's email carried, beside its subject."""
+    if prepared and attach is not None:
+        return f"prepared renewal request #{attach.pk}, CSR attached"
+    if prepared:
+        return "would prepare renewal request, CSR attached"
+    if attach is not None:
+        return f"renewal CSR of request #{attach.pk} attached"
+    if not_prepared:
+        return f"no renewal request prepared: {not_prepared}"
+    return ""
+
+
+def _prepare_renewal(
+    certificate: Certificate, subject: crypto.Subject
+) -> tuple[SigningRequest | None, str]:
+    """The renewal request (a new key, rule 7), or why it could not be made.
+
+    In a savepoint of the claim's transaction: a failure leaves no key and no request behind,
+    and the TAM's email goes without a CSR.
+    """
+    try:
+        with transaction.atomic():
+            request = request_create(
+                actor=SYSTEM,
+                environment=certificate.signing_request.environment,
+                purpose=certificate.signing_request.purpose,
+                subject=subject,
+                renews=certificate,
+            )
+    except ServiceError as error:
+        return None, error.message
+    except Exception as error:  # the TAM still hears about the renewal; the logs say more
+        logger.exception("The renewal of certificate %s could not be prepared", certificate.pk)
+        return None, f"certdesk could not create it ({type(error).__name__}); see its logs."
+    return request, ""
+
+
 def _queue(
-    reminder: Reminder, certificate: Certificate, composed: emails.ComposedEmail, kind: str
+    reminder: Reminder,
+    certificate: Certificate,
+    composed: emails.ComposedEmail,
+    kind: str,
+    *,
+    told: str = "",
+    note: str = "",
 ) -> ReminderOutcome:
     environment = certificate.signing_request.environment
     try:
@@ -550,7 +726,8 @@ def _queue(
         return _outcome(reminder, "failed", reason=error.message)
     reminder.status = Reminder.Status.SENDING
     reminder.email = email
-    reminder.save(update_fields=["status", "email"])
+    reminder.reason = told
+    reminder.save(update_fields=["status", "email", "reason"])
     audit_record(
         actor=SYSTEM,
         action="reminder.queued",
@@ -563,7 +740,7 @@ def _queue(
             "to": composed.to,
         },
     )
-    return _outcome(reminder, "queued", composed=composed, email_id=email.pk)
+    return _outcome(reminder, "queued", composed=composed, email_id=email.pk, note=note)
 
 
 def _skip(reminder: Reminder, reason: str) -> ReminderOutcome:
@@ -573,61 +750,103 @@ def _skip(reminder: Reminder, reason: str) -> ReminderOutcome:
     return _outcome(reminder, "skipped", reason=reason)
 
 
-def _dry_run(report: ScanReport, planned: list[DueReminder], now: datetime) -> None:
-    """Compose what the scan would send, from what the selection loaded: reads only."""
-    company = company_name() if planned else ""
-    recipients: dict[int, list[str]] = {}
-    tam_planned = {d.certificate.pk for d in planned if d.kind == Reminder.Kind.TAM_RENEWAL}
-    for due in planned:
-        if not due.sends:
-            report.outcomes.append(_outcome(due, "would skip", reason=due.reason))
+# --- the dry run -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Seen:
+    """One certificate as the dry run imagines it after the emails it would send before."""
+
+    renewals: list[SigningRequest]
+    tam: Reminder | None
+
+
+def _dry_run(
+    report: ScanReport,
+    pending: list[Reminder],
+    eligible: Mapping[int, Certificate],
+    now: datetime,
+    company: str,
+    recipients: Mapping[int, list[str]],
+) -> None:
+    """The scan's decisions without its writes: read from what the selection loaded."""
+    seen: dict[int, _Seen] = {}
+    for row in pending:
+        certificate = eligible.get(row.certificate_id)
+        if certificate is not None and certificate.pk not in seen:
+            seen[certificate.pk] = _Seen(
+                renewals=[
+                    r
+                    for r in certificate.renewals.all()
+                    if r.status != SigningRequest.Status.CANCELLED
+                ],
+                tam=next(
+                    (r for r in certificate.reminders.all() if r.kind == Reminder.Kind.TAM_RENEWAL),
+                    None,
+                ),
+            )
+        state = seen.get(row.certificate_id)
+        tam = row.kind == Reminder.Kind.TAM_RENEWAL
+        decision = reminder_decide(
+            kind=row.kind,
+            threshold_days=row.threshold_days,
+            certificate=certificate,
+            now=now,
+            recipients=recipients,
+            renewals=state.renewals if state is not None and tam else (),
+        )
+        if not decision.sends or certificate is None or state is None:
+            if state is not None and tam:
+                state.tam = Reminder(status=Reminder.Status.SKIPPED, reason=decision.reason)
+            report.outcomes.append(_outcome(row, "would skip", reason=decision.reason))
             continue
-        certificate = due.certificate
-        environment = certificate.signing_request.environment
-        renewals = [
-            r for r in certificate.renewals.all() if r.status != SigningRequest.Status.CANCELLED
-        ]
-        if due.kind == Reminder.Kind.TAM_RENEWAL:
-            if not environment.tam_emails:
-                report.outcomes.append(
-                    _outcome(due, "would skip", reason=_no_tam_reason(environment))
-                )
-                continue
-            ready = _first(renewals, SigningRequest.Status.READY)
+        if tam:
             composed = tam_renewal_compose(
                 certificate=certificate,
                 now=now,
                 company=company,
-                ready=ready,
-                already_sent=None if ready else _first(renewals, SigningRequest.Status.SENT),
+                ready=decision.attach,
+                already_sent=decision.already_sent,
             )
-            report.outcomes.append(_outcome(due, "would send", composed=composed))
-            continue
-        if environment.pk not in recipients:
-            recipients[environment.pk] = owner_recipients(environment)
-        if not recipients[environment.pk]:
-            reason = _no_owner_reason(environment)
-            report.outcomes.append(_outcome(due, "would skip", reason=reason))
-            continue
-        recorded_tam = next(
-            (r for r in certificate.reminders.all() if r.kind == Reminder.Kind.TAM_RENEWAL), None
-        )
-        if recorded_tam is not None:
-            tam_note = tam_note_for(recorded_tam)
-        elif certificate.pk in tam_planned:
-            tam_note = (
-                "certdesk asks the TAM for the renewal today."
-                if environment.tam_emails
-                else f"certdesk could not email the TAM: {_no_tam_reason(environment)}"
+            state.tam = Reminder(
+                status=Reminder.Status.SENDING,
+                created_at=now,
+                reason=(
+                    "certdesk would prepare the renewal request (a new key) and send its CSR."
+                    if decision.prepare is not None
+                    else f"No renewal request was prepared automatically: {decision.not_prepared}"
+                    if decision.not_prepared
+                    else ""
+                ),
             )
-        else:
-            tam_note = ""
+            if decision.attach is not None:
+                state.renewals = [
+                    _as_sent(r, now) if r.pk == decision.attach.pk else r for r in state.renewals
+                ]
+            note = _tam_note(
+                attach=decision.attach,
+                prepared=decision.prepare is not None,
+                not_prepared=decision.not_prepared,
+            )
+            report.outcomes.append(_outcome(row, "would send", composed=composed, note=note))
+            continue
         composed = owner_reminder_compose(
             certificate=certificate,
             now=now,
             company=company,
-            recipients=recipients[environment.pk],
-            in_flight=renewal_in_flight(certificate, renewals),
-            tam_note=tam_note,
+            recipients=list(decision.to),
+            in_flight=renewal_in_flight(certificate, state.renewals),
+            tam_note=tam_note_for(state.tam),
         )
-        report.outcomes.append(_outcome(due, "would send", composed=composed))
+        report.outcomes.append(_outcome(row, "would send", composed=composed))
+
+
+def _as_sent(request: SigningRequest, now: datetime) -> SigningRequest:
+    """An unsaved copy of ``request`` as sending it would leave it."""
+    return SigningRequest(
+        pk=request.pk,
+        status=SigningRequest.Status.SENT,
+        sent_at=now,
+        csr_pem=request.csr_pem,
+        created_at=request.created_at,
+    )

@@ -253,9 +253,14 @@ def environment_create(
     team_emails: list[str],
     api_host: str = "",
     signature_required: bool = False,
+    prepare_renewals: bool | None = None,
     ca_bundle: bytes = b"",
 ) -> Environment:
-    """Add a Treezor environment; ``slug`` defaults to the slugified name and is never changed."""
+    """Add a Treezor environment; ``slug`` defaults to the slugified name and is never changed.
+
+    ``prepare_renewals``: None is automatic (on unless the key being renewed was brought by
+    the user), True or False the administrator's choice.
+    """
     _require_administrator(actor)
     name = name.strip()
     api_host = api_host.strip().lower()
@@ -281,6 +286,7 @@ def environment_create(
                 team_emails=team,
                 api_host=api_host,
                 signature_required=signature_required,
+                prepare_renewals=prepare_renewals,
                 ca_bundle=crypto.certificates_to_pem(bundle).decode("ascii"),
             )
             audit_record(
@@ -295,6 +301,7 @@ def environment_create(
                     "team_emails": team,
                     "api_host": api_host,
                     "signature_required": signature_required,
+                    "prepare_renewals": prepare_renewals,
                     "ca_bundle": ca_bundle_summary(bundle),
                 },
             )
@@ -317,6 +324,7 @@ def environment_update(
     team_emails: list[str],
     api_host: str = "",
     signature_required: bool = False,
+    prepare_renewals: bool | None = None,
     ca_bundle: bytes | None = None,
 ) -> Environment:
     """Change an environment. ``ca_bundle``: None keeps the current one, empty bytes remove it.
@@ -341,6 +349,7 @@ def environment_update(
                 "team_emails": team,
                 "api_host": api_host,
                 "signature_required": signature_required,
+                "prepare_renewals": prepare_renewals,
             }
             changed: dict[str, Any] = {
                 field: [getattr(current, field), value]

@@ -31,6 +31,7 @@ from certificates.forms_settings import (
     MemberAddForm,
     MemberRoleForm,
     UserAddForm,
+    prepare_renewals_choice,
 )
 from certificates.models import CompanyProfile, Environment, Membership, Role
 from certificates.services import settings as services
@@ -165,6 +166,7 @@ def environment_add(request: HttpRequest) -> HttpResponse:
                 team_emails=form.cleaned_data["team_emails"],
                 api_host=form.cleaned_data["api_host"],
                 signature_required=form.cleaned_data["signature_required"],
+                prepare_renewals=form.cleaned_data["prepare_renewals"],
                 ca_bundle=form.ca_bundle or b"",
             )
         except ServiceError as error:
@@ -190,6 +192,7 @@ def environment_edit(request: HttpRequest, slug: str) -> HttpResponse:
         "team_emails": "\n".join(environment.team_emails),
         "api_host": environment.api_host,
         "signature_required": environment.signature_required,
+        "prepare_renewals": prepare_renewals_choice(environment.prepare_renewals),
     }
     form = EnvironmentForm(
         access.post_data(request),
@@ -207,6 +210,7 @@ def environment_edit(request: HttpRequest, slug: str) -> HttpResponse:
                 team_emails=form.cleaned_data["team_emails"],
                 api_host=form.cleaned_data["api_host"],
                 signature_required=form.cleaned_data["signature_required"],
+                prepare_renewals=form.cleaned_data["prepare_renewals"],
                 ca_bundle=form.ca_bundle,
             )
         except ServiceError as error:

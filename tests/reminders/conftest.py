@@ -12,6 +12,7 @@ import pytest
 import time_machine
 from django.contrib.auth.models import User
 from django.core import mail
+from django.utils import timezone
 from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks
 
 from certificates import crypto
@@ -51,8 +52,14 @@ def _request(
     renews: Certificate | None = None,
     sent_at: datetime | None = None,
     common_name: str = "acme.com",
+    key_source: str = Key.Source.IMPORTED,
 ) -> SigningRequest:
-    key = Key.objects.create(fingerprint=secrets.token_hex(32), source=Key.Source.IMPORTED)
+    # A generated key's private half is never read here: any bytes stand for the ciphertext.
+    key = Key.objects.create(
+        fingerprint=secrets.token_hex(32),
+        source=key_source,
+        encrypted_private_key=b"sealed" if key_source == Key.Source.GENERATED else None,
+    )
     return SigningRequest.objects.create(
         environment=environment,
         purpose=purpose,
@@ -78,11 +85,31 @@ def make_certificate(
     purpose: str = "mtls",
     renews: Certificate | None = None,
     common_name: str = "acme.com",
+    key_source: str = Key.Source.IMPORTED,
+    request: SigningRequest | None = None,
 ) -> Certificate:
-    """A certificate as certificate_upload would store it, without the cryptography."""
-    request = _request(environment, purpose=purpose, renews=renews, common_name=common_name)
+    """A certificate as certificate_upload installs it, without the cryptography: it takes
+    over from the certificate in service for its (environment, purpose), if any. For
+    ``request`` when given (a renewal's), else for a new fulfilled request."""
+    if request is None:
+        request = _request(
+            environment,
+            purpose=purpose,
+            renews=renews,
+            common_name=common_name,
+            key_source=key_source,
+        )
+    previous = Certificate.objects.filter(
+        environment=environment, purpose=purpose, superseded_at__isnull=True
+    ).first()
+    if previous is not None:
+        previous.superseded_at = timezone.now()
+        previous.save(update_fields=["superseded_at"])
     return Certificate.objects.create(
         signing_request=request,
+        environment=environment,
+        purpose=purpose,
+        replaces=previous,
         pem="x",
         serial=secrets.token_hex(8).upper(),
         subject=f"CN={common_name},O=Acme,C=FR",

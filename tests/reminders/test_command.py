@@ -13,7 +13,9 @@ from django.core.management import call_command
 from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks
 
 from certificates.models import AuditEvent, Environment, OutboundEmail, Reminder
-from tests.reminders.conftest import DAY, NOW, OWNERS, TAM, make_certificate
+from certificates.services import reminders
+from certificates.services.reminders import ScanReport, expiry_scan
+from tests.reminders.conftest import DAY, NOW, OWNERS, TAM, add_owners, make_certificate
 
 pytestmark = pytest.mark.django_db
 
@@ -89,3 +91,58 @@ def test_the_task_runs_the_scan(
     assert summary["queued"] == 2
     assert summary["candidates"] == 1
     assert len(mail.outbox) == 2
+
+
+def test_the_dry_run_lists_exactly_what_the_next_scan_sends(
+    owned_sandbox: Environment,
+    production: Environment,
+    frozen: time_machine.Traveller,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    """One decision for both (issue 11, point 5): ``send_reminders --dry-run`` lists the same
+    certificates, kinds, thresholds, recipients and subjects as the real scan that follows,
+    including the rows a crashed scan left pending, and a superseded certificate gets nothing in
+    either (not even its rows left pending)."""
+    add_owners(production)
+    due = make_certificate(owned_sandbox, not_after=NOW + 7 * DAY, key_source="generated")
+    old = make_certificate(owned_sandbox, not_after=NOW + 5 * DAY, purpose="signature")
+    make_certificate(owned_sandbox, not_after=NOW + 300 * DAY, purpose="signature")  # replaces it
+    crashed = make_certificate(production, not_after=NOW + 12 * DAY)
+    left_behind = make_certificate(production, not_after=NOW + 3 * DAY, purpose="signature")
+    # What a scan that died between its insert and its claims leaves: rows pending, no email.
+    for certificate in (crashed, left_behind):
+        Reminder.objects.create(certificate=certificate, kind="tam_renewal", threshold_days=30)
+        Reminder.objects.create(certificate=certificate, kind="owner", threshold_days=14)
+    make_certificate(production, not_after=NOW + 400 * DAY, purpose="signature")  # replaces it
+
+    output = _run("--dry-run")
+    dry = expiry_scan(dry_run=True)
+    assert Reminder.objects.filter(status="pending").count() == 4  # the dry run wrote nothing
+    with django_capture_on_commit_callbacks(execute=True):
+        real = expiry_scan()
+
+    def plan(report: ScanReport) -> dict[tuple[int, str, int], tuple[str, tuple[str, ...], str]]:
+        sends = {"would send": "send", "queued": "send", "would skip": "skip", "skipped": "skip"}
+        return {
+            (o.certificate_id, o.kind, o.threshold_days): (sends[o.status], o.to, o.subject)
+            for o in report.outcomes
+        }
+
+    assert plan(dry) == plan(real)
+    assert {(c, kind) for (c, kind, _), (what, _, _) in plan(real).items() if what == "send"} == {
+        (due.pk, "tam_renewal"),
+        (due.pk, "owner"),
+        (crashed.pk, "tam_renewal"),
+        (crashed.pk, "owner"),
+    }
+    assert all(o.certificate_id != old.pk for o in dry.outcomes + real.outcomes)
+    assert {o.reason for o in real.outcomes if o.certificate_id == left_behind.pk} == {
+        reminders.NO_LONGER_DUE
+    }
+    would_send = sorted((o.to, o.subject) for o in dry.outcomes if o.status == "would send")
+    assert sorted((tuple(m.to), str(m.subject)) for m in mail.outbox) == would_send
+    crashed_label = f"Production mTLS acme.com (certificate #{crashed.pk}"
+    assert f"would send: owner reminder (14 days), {crashed_label}" in output
+    assert f"would send: TAM renewal (30 days), {crashed_label}" in output
+    assert "would prepare renewal request" in output
+    assert "4 email(s) would be sent; nothing was written." in output

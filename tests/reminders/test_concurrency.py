@@ -10,7 +10,14 @@ import time_machine
 from django.core import mail
 from django.db import connection
 
-from certificates.models import OutboundEmail, Reminder
+from certificates.models import (
+    AuditEvent,
+    Environment,
+    Key,
+    OutboundEmail,
+    Reminder,
+    SigningRequest,
+)
 from certificates.selectors.reminders import DueReminder
 from certificates.services import reminders
 from certificates.services.reminders import ScanReport, expiry_scan
@@ -24,13 +31,24 @@ pytestmark = [pytest.mark.postgres]
 def test_two_scans_at_once_on_postgresql_send_each_email_once(
     postgres: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two threads, released together by a barrier, scan the same 20 due certificates; a second
+    """Two threads, released together by a barrier, scan the same 20 due certificates (10
+    environments, both purposes; keys certdesk generated, so renewals are prepared); a second
     barrier holds both until each has planned the same rows, so both inserts race (and then
-    both claim loops). 40 emails in all (TAM and 7-day reminder each), not 80."""
-    sandbox = migrated_environment("Sandbox")
-    add_owners(sandbox)
-    for number in range(20):
-        make_certificate(sandbox, not_after=NOW + 7 * DAY, common_name=f"host{number}.acme.com")
+    both claim loops). 40 emails in all (TAM and 7-day reminder each), not 80, and one renewal
+    request per certificate, not two."""
+    environments = [migrated_environment("Sandbox")] + [
+        Environment.objects.create(name=f"Env {n}", slug=f"env-{n}") for n in range(9)
+    ]
+    for environment in environments:
+        add_owners(environment)
+        for purpose in ("mtls", "signature"):
+            make_certificate(
+                environment,
+                purpose=purpose,
+                not_after=NOW + 7 * DAY,
+                common_name=f"host-{environment.slug}.acme.com",
+                key_source=Key.Source.GENERATED,
+            )
     barrier = threading.Barrier(2)
     planned = threading.Barrier(2)
     insert = reminders.reminders_insert
@@ -69,3 +87,8 @@ def test_two_scans_at_once_on_postgresql_send_each_email_once(
     # 30 and 14 superseded by 7 for each certificate, recorded once, by one scan or the other.
     assert Reminder.objects.filter(status="skipped").count() == 40
     assert sum(report.count("skipped") for report in reports) == 40
+    renewals = SigningRequest.objects.filter(renews__isnull=False)
+    assert renewals.count() == 20
+    assert set(renewals.values_list("status", flat=True)) == {"sent"}
+    assert len({r.renews_id for r in renewals}) == 20
+    assert AuditEvent.objects.filter(action="request.created").count() == 20

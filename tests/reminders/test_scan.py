@@ -130,7 +130,8 @@ def test_a_ready_renewal_csr_is_attached_and_becomes_sent(
     assert event.target_id == str(renewal.pk)
     assert f"Renewal CSR sent to the TAM on 2030-03-01 (request #{renewal.pk})" in owners.body
     assert "certdesk asked the TAM for the renewal on 2030-03-01." in owners.body
-    assert f"https://certdesk.example.com/requests/{renewal.pk}/" in owners.body
+    # The next step is installing Treezor's answer: the upload page, for that request.
+    assert f"https://certdesk.example.com/certificates/upload/?request={renewal.pk}" in owners.body
 
 
 def test_without_a_ready_csr_the_tam_is_told_and_the_owners_get_the_wizard(
@@ -141,7 +142,7 @@ def test_without_a_ready_csr_the_tam_is_told_and_the_owners_get_the_wizard(
     scan()
     tam, owners = mail.outbox
     assert tam.attachments == []
-    assert "The renewal CSR is not ready yet" in tam.body
+    assert "The renewal CSR will follow in a separate email" in tam.body
     assert "Nothing yet: no renewal request." in owners.body
     wizard = (
         "https://certdesk.example.com/requests/new/"
@@ -188,15 +189,8 @@ def test_a_certificate_renewed_in_time_gets_nothing_more(
     assert len(mail.outbox) == 2
     frozen.shift(10 * DAY)
     renewal = make_renewal(old, renewal_csr_pem, status="fulfilled")
-    Certificate.objects.create(
-        signing_request=renewal,
-        pem="x",
-        serial="NEW",
-        subject="CN=acme.com",
-        issuer="CN=Treezor Test Root CA",
-        not_before=NOW + 10 * DAY,
-        not_after=NOW + 375 * DAY,
-        fingerprint="f" * 64,
+    make_certificate(
+        owned_sandbox, request=renewal, not_before=NOW + 10 * DAY, not_after=NOW + 375 * DAY
     )
     for days in (16, 23, 27, 29, 30, 31):
         frozen.move_to(NOW + days * DAY)
@@ -207,43 +201,31 @@ def test_a_certificate_renewed_in_time_gets_nothing_more(
 def test_a_valid_renewal_stops_the_reminders_even_when_it_expires_sooner(
     owned_sandbox: Environment, frozen: time_machine.Traveller, scan: Scan, renewal_csr_pem: str
 ) -> None:
-    """The replacement counts because it renews this certificate and is valid now, not because
-    it expires later (a short certificate Treezor issued does not make it "newer")."""
+    """The replacement counts because it was installed in its place, not because it expires
+    later (a short certificate Treezor issued does not make the old one current again)."""
     old = make_certificate(owned_sandbox, not_after=NOW + 14 * DAY)
     renewal = make_renewal(old, renewal_csr_pem, status="fulfilled")
-    Certificate.objects.create(
-        signing_request=renewal,
-        pem="x",
-        serial="SHORT",
-        subject="CN=acme.com",
-        issuer="CN=Treezor Test Root CA",
-        not_before=NOW - DAY,
-        not_after=NOW + 10 * DAY,
-        fingerprint="d" * 64,
-    )
+    make_certificate(owned_sandbox, request=renewal, not_before=NOW - DAY, not_after=NOW + 10 * DAY)
     scan()
     assert all(old.serial not in message.body for message in mail.outbox)
     assert not old.reminders.exists()  # the short certificate gets its own, which is right
 
 
-def test_a_renewal_not_valid_yet_does_not_stop_the_reminders(
+def test_an_installed_renewal_not_valid_yet_takes_over_the_reminders(
     owned_sandbox: Environment, frozen: time_machine.Traveller, scan: Scan, renewal_csr_pem: str
 ) -> None:
-    """A renewal certificate that starts later is not a replacement yet: reminders go on."""
+    """Installing is the recorded fact (issue 11): a renewal certificate that starts later is
+    in service once installed, so the old one gets nothing more, whatever the dates say."""
     old = make_certificate(owned_sandbox, not_after=NOW + 14 * DAY)
     renewal = make_renewal(old, renewal_csr_pem, status="fulfilled")
-    Certificate.objects.create(
-        signing_request=renewal,
-        pem="x",
-        serial="LATER",
-        subject="CN=acme.com",
-        issuer="CN=Treezor Test Root CA",
-        not_before=NOW + 20 * DAY,
-        not_after=NOW + 400 * DAY,
-        fingerprint="e" * 64,
+    make_certificate(
+        owned_sandbox, request=renewal, not_before=NOW + 20 * DAY, not_after=NOW + 400 * DAY
     )
-    scan()
-    assert "The renewal certificate was received" in mail.outbox[-1].body
+    for days in range(0, 15):
+        frozen.move_to(NOW + days * DAY)
+        scan()
+    assert mail.outbox == []
+    assert not old.reminders.exists()
 
 
 def _revoke(certificate: Certificate, *, confirmed: bool) -> None:
@@ -386,8 +368,22 @@ def test_a_pending_row_left_by_a_dead_scan_is_sent_or_dropped_by_the_next(
     assert len(mail.outbox) == 2
 
 
-def _bulk_certificates(environment: Environment, count: int, *, days_left: int) -> None:
-    """``count`` certificates straight through bulk_create (keys, requests, certificates)."""
+def _bulk_certificates(count: int, *, days_left: int) -> None:
+    """``count`` certificates in service straight through bulk_create: one per (environment,
+    purpose), so ``count / 2`` new environments (a TAM and a team address each), with their
+    keys, requests and certificates."""
+    first = Environment.objects.count()
+    environments = Environment.objects.bulk_create(
+        Environment(
+            name=f"Bulk {n}",
+            slug=f"bulk-{n}",
+            tam_emails=[TAM],
+            team_emails=["team@acme.example"],
+            signature_required=True,
+        )
+        for n in range(first, first + count // 2)
+    )
+    pairs = [(e, purpose) for e in environments for purpose in ("mtls", "signature")]
     keys = Key.objects.bulk_create(
         Key(fingerprint=f"{i:064x}", source=Key.Source.IMPORTED)
         for i in range(Key.objects.count(), Key.objects.count() + count)
@@ -395,7 +391,7 @@ def _bulk_certificates(environment: Environment, count: int, *, days_left: int) 
     requests = SigningRequest.objects.bulk_create(
         SigningRequest(
             environment=environment,
-            purpose="mtls",
+            purpose=purpose,
             key=key,
             country="FR",
             state="Brittany",
@@ -406,13 +402,14 @@ def _bulk_certificates(environment: Environment, count: int, *, days_left: int) 
             csr_pem="x",
             status="fulfilled",
         )
-        for key in keys
+        for key, (environment, purpose) in zip(keys, pairs, strict=True)
     )
-    # All expire at the same moment: valid now, none supersedes another (that needs a later
-    # notAfter), all with the same days left.
+    # All expire at the same moment, all with the same days left.
     Certificate.objects.bulk_create(
         Certificate(
             signing_request=request,
+            environment_id=request.environment_id,
+            purpose=request.purpose,
             pem="x",
             serial=f"{request.pk:X}",
             subject="CN=acme.com",
@@ -429,7 +426,7 @@ def _bulk_certificates(environment: Environment, count: int, *, days_left: int) 
         with connection.cursor() as cursor:
             cursor.execute(
                 "ANALYZE certificates_certificate, certificates_signingrequest, "
-                "certificates_key, certificates_reminder"
+                "certificates_key, certificates_reminder, certificates_environment"
             )
 
 
@@ -446,14 +443,14 @@ def test_a_scan_reads_as_many_queries_for_1000_certificates_as_for_10(
     """Measured: a whole scan (selection, pending rows, outbox upkeep) whose candidates, 20 days
     from expiry with the 30-day reminders recorded, need nothing new. The same number of
     queries at 10 and at 1,000 certificates: no query per certificate."""
-    _bulk_certificates(owned_sandbox, 10, days_left=20)
+    _bulk_certificates(10, days_left=20)
     Reminder.objects.bulk_create(
         Reminder(certificate=c, kind=kind, threshold_days=30, status="sent")
         for c in Certificate.objects.all()
         for kind in ("tam_renewal", "owner")
     )
     few = _queries()
-    _bulk_certificates(owned_sandbox, 990, days_left=20)
+    _bulk_certificates(990, days_left=20)
     Reminder.objects.bulk_create(
         Reminder(certificate=c, kind=kind, threshold_days=30, status="sent")
         for c in Certificate.objects.filter(reminders__isnull=True)
@@ -472,9 +469,9 @@ def test_a_dry_run_reads_as_many_queries_for_1000_due_certificates_as_for_10(
     """Measured: a dry run where every candidate (5 days left) is due a TAM email and an owner
     reminder, composed in full. Renewals, reminders and recipients are read once for all, so the
     query count is the same at 10 and at 1,000 (sending then writes a few rows per email)."""
-    _bulk_certificates(owned_sandbox, 10, days_left=5)
+    _bulk_certificates(10, days_left=5)
     few = _queries(dry_run=True)
-    _bulk_certificates(owned_sandbox, 990, days_left=5)
+    _bulk_certificates(990, days_left=5)
     assert expiry_scan(dry_run=True).count("would send") == 2000
     assert _queries(dry_run=True) == few
     assert not Reminder.objects.exists()

@@ -1,8 +1,10 @@
 """``manage.py send_reminders [--dry-run]``: run the expiry scan now, and say what it sent.
 
 The same scan beat runs every CERTDESK_EXPIRY_SCAN_SECONDS; running it by hand as well is safe,
-since each reminder is sent at most once whoever runs the scan. ``--dry-run`` lists what would be
-sent and writes nothing: no reminder row, no outbox email, no audit event.
+since each reminder is sent at most once whoever runs the scan. ``--dry-run`` lists what the next
+scan would send (the same decisions, rows a crashed scan left pending included, and "would prepare
+renewal request" where the scan would make one) and writes nothing: no reminder row, no renewal
+request, no outbox email, no audit event.
 """
 
 from __future__ import annotations
