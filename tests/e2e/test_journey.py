@@ -3,8 +3,8 @@
 First run → company profile and Sandbox TAM → wizard → Treezor (a local CA) signs the CSR →
 upload → dashboard → key and certificate downloaded (password typed again) → curl and requests
 authenticate to a server that requires client certificates → the clock moves into the renewal
-window: TAM renewal email and owner reminder → renewal with a new key → the old certificate is
-superseded → its key reported compromised → the urgent TAM email.
+window: TAM renewal email carrying the renewal CSR certdesk prepared (new key) and owner reminder
+→ Treezor's answer installed → the old certificate is superseded → its key reported compromised → the urgent TAM email.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def upload_certificate(page: Page, path: Path) -> None:
     page.get_by_role("link", name="Upload the certificate Treezor sent").click()
     page.get_by_label("Certificate file").set_input_files(str(path))
     page.get_by_role("button", name="Upload").click()
-    expect(page.get_by_text("The certificate fulfils request")).to_be_visible()
+    expect(page.get_by_text("is now in service for")).to_be_visible()
 
 
 def test_the_whole_journey(page: Page, live_server: LiveServer, tmp_path: Path) -> None:
@@ -181,28 +181,28 @@ def test_the_whole_journey(page: Page, live_server: LiveServer, tmp_path: Path) 
         assert first.serial in tam.body
         assert any("team@acme.example" in m.to for m in mail.outbox)
 
-        # Renew with a new key, prefilled from the old certificate.
-        log_in(page, url)
-        page.goto(f"{url}/certificates/{first.pk}/")
-        page.get_by_role("link", name="Renew (new key)").click()
-        page.get_by_role("button", name="Next: key source").click()
-        wizard_generate(page, fill_subject=False)
+        # certdesk prepared the renewal itself (Sandbox's default): a new key, the old subject,
+        # its CSR attached to the TAM's email; what is left is installing Treezor's answer.
         renewal = SigningRequest.objects.get(renews=first)
+        assert renewal.status == SigningRequest.Status.SENT
         assert renewal.key.fingerprint != first.signing_request.key.fingerprint
+        assert [a[0] for a in tam.attachments] == ["acme.sas_csr_mtls.pem"]
+        log_in(page, url)
+        page.goto(f"{url}/requests/{renewal.pk}/")
         new_csr = download(
             page, tmp_path, page.get_by_role("link", name="acme.sas_csr_mtls.pem").click
         )
         upload_certificate(page, sign_with_treezor(treezor, new_csr, tmp_path, "renewed.pem"))
 
         page.goto(f"{url}/certificates/{first.pk}/")
-        expect(page.get_by_text("Superseded")).to_be_visible()
+        expect(page.locator(".status-badge")).to_contain_text("Superseded")
 
         # The old key leaks: report it; the urgent email goes out at once.
         mail.outbox.clear()
         page.get_by_role("link", name="Report a compromised key").click()
         page.get_by_label("What happened").fill("old laptop lost")
         page.get_by_role("button", name="Report and email the TAM now").click()
-        expect(page.get_by_text("Revocation requested")).to_be_visible()
+        expect(page.locator(".status-badge")).to_contain_text("Revocation requested")
         (urgent,) = mail.outbox
         assert urgent.subject.startswith("URGENT: key compromise")
         assert first.serial in urgent.body
