@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -430,7 +430,7 @@ def reminder_decide(
             # One started (a draft, or answered already) or the owners make it: no second one.
             return Decision(sends=True, to=to)
         try:
-            subject = crypto.validate_subject(**_subject_fields(certificate))
+            subject = crypto.validate_subject(**asdict(subject_of(certificate.signing_request)))
         except crypto.SubjectError as error:
             problems = "; ".join(error.errors.values())
             return Decision(
@@ -448,19 +448,6 @@ def reminder_decide(
     if not to_owners:
         return _skipped(_no_owner_reason(environment))
     return Decision(sends=True, to=tuple(to_owners))
-
-
-def _subject_fields(certificate: Certificate) -> dict[str, str]:
-    subject = subject_of(certificate.signing_request)
-    return {
-        "country": subject.country,
-        "state": subject.state,
-        "locality": subject.locality,
-        "organization": subject.organization,
-        "organizational_unit": subject.organizational_unit,
-        "common_name": subject.common_name,
-        "email": subject.email,
-    }
 
 
 def _claim_order(reminder: Reminder) -> tuple[int, bool, int]:

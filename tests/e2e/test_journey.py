@@ -4,7 +4,8 @@ First run → company profile and Sandbox TAM → wizard → Treezor (a local CA
 upload → dashboard → key and certificate downloaded (password typed again) → curl and requests
 authenticate to a server that requires client certificates → the clock moves into the renewal
 window: TAM renewal email carrying the renewal CSR certdesk prepared (new key) and owner reminder
-→ Treezor's answer installed → the old certificate is superseded → its key reported compromised → the urgent TAM email.
+→ Treezor's answer installed → the old certificate is superseded → its key reported
+compromised → the urgent TAM email.
 """
 
 from __future__ import annotations
