@@ -291,6 +291,38 @@ def test_key_and_pkcs12_downloads_need_a_fresh_password_and_are_recorded(
     assert sorted(formats) == ["pem", "pkcs12"]
 
 
+def test_the_pkcs12_form_offers_a_generated_passphrase_and_refuses_weak_ones(
+    custodian: Client, mtls: SigningRequest, issue: Callable[..., bytes]
+) -> None:
+    """The page offers a strong passphrase generated for this page only (another on reload);
+    "aaaaaaaa" is refused with the reason and no download; the offered one downloads."""
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    certificate = services.certificate_upload(actor=CLI, data=issue(mtls)).certificate
+    offered = [
+        custodian.get(f"/certificates/{certificate.pk}/").context["pkcs12_form"]["passphrase"]
+        for _ in range(2)
+    ]
+    first, second = (str(field.value()) for field in offered)
+    assert first != second
+    assert len(first) >= 20
+    page = custodian.get(f"/certificates/{certificate.pk}/").content.decode()
+    assert "keeps no copy" in page
+    weak = custodian.post(
+        f"/certificates/{certificate.pk}/key/",
+        {"format": "pkcs12", "passphrase": "aaaaaaaa"},
+        follow=True,
+    )
+    assert "too easy to guess" in weak.content.decode()
+    assert "Repeats like &quot;aaa&quot; are easy to guess" in weak.content.decode()
+    assert not AuditEvent.objects.filter(action="key.exported").exists()
+    bundle = custodian.post(
+        f"/certificates/{certificate.pk}/key/", {"format": "pkcs12", "passphrase": first}
+    )
+    assert bundle["Content-Disposition"].endswith('.p12"')
+    assert pkcs12.load_pkcs12(bundle.content, first.encode()).key is not None
+
+
 def test_renewal_prefills_the_wizard_and_supersedes_on_upload(
     requester: Client, sandbox_tam: Environment, mtls: SigningRequest, issue: Callable[..., bytes]
 ) -> None:
@@ -311,7 +343,7 @@ def test_renewal_prefills_the_wizard_and_supersedes_on_upload(
     assert "Superseded" in page
     assert f"request #{renewal.pk}" in page
     new = Certificate.objects.get(signing_request=renewal)
-    assert f"replaced by <a href=\"/certificates/{new.pk}/\">certificate #{new.pk}</a>" in page
+    assert f'replaced by <a href="/certificates/{new.pk}/">certificate #{new.pk}</a>' in page
 
 
 def test_reporting_a_compromise_emails_the_tam_at_once_without_the_key(
