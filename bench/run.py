@@ -3,7 +3,7 @@
 Order matters only for the data each step needs: key creation on an empty database; the first
 expiry scan queues 1,000 emails that the Celery worker then sends; the pages get 10 then 10,000
 certificates, which the web-memory and load steps reuse; the steady-state scans grow the data
-to 100,000 certificates last, as they are the slowest to seed.
+to 100,000 certificates in service (and as many superseded) last, as they are the slowest to seed.
 
 Variables: BENCH_DATABASE_URL (a database whose name contains "bench"; dropped and recreated),
 BENCH_REDIS_URL (flushed), BENCH_LOAD_SECONDS (60), BENCH_LOAD_CONNECTIONS (8),
@@ -32,15 +32,19 @@ NOTES = [
     "Ratios are result ÷ reference, both measured in this run. Times are wall-clock medians.",
     "Key + CSR: the view and the floor alternate, 1:1, in one process; the view's time is the "
     "review POST alone (the wizard's earlier steps are walked untimed before each).",
-    "Expiry scan, steady state: every certificate is a candidate (20 days left, valid, none "
-    "superseded) with its TAM and 30-day owner reminders already recorded, so the scan judges "
-    "all of them in SQL, loads none and records nothing: the hourly case at its heaviest.",
+    "Expiry scan, steady state: every certificate in service is a candidate (20 days left, "
+    "valid) with its TAM and 30-day owner reminders already recorded, so the scan judges all "
+    "of them in SQL, loads none and records nothing: the hourly case at its heaviest. One "
+    "certificate is in service per environment and purpose, so N in service are N/2 "
+    "environments; each has one superseded predecessor (with its reminders) as dead weight.",
     "Expiry scan, first run: the certificates have 5 days left and nothing recorded; the time "
     "includes composing each email, storing it in the outbox and queuing its task on Redis; "
     "its queries are counted by an execute wrapper (CaptureQueriesContext keeps the last 9,000 "
     "only), which leaves out BEGIN and COMMIT.",
-    "Pages: certificates with distinct expiry dates from 10 months ago to 10 months ahead, over "
-    "Sandbox and Production x mTLS and signature; superuser session; 3 warm-up requests.",
+    "Pages: 5 environments (Sandbox, Production, 3 more) x mTLS and signature; certificates "
+    "with distinct expiry dates from 10 months ago to 10 months ahead, the latest of each pair "
+    "in service and the others superseded (at 10,000: 10 in service, 9,990 superseded); "
+    "superuser session; 3 warm-up requests.",
     "Memory: VmHWM (peak resident set) from /proc/<pid>/status, read while the process runs.",
     "Load: wrk, gunicorn and PostgreSQL share the same cores; one session cookie for all.",
 ]
