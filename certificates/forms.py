@@ -398,9 +398,27 @@ class RevocationConfirmedForm(AccessibleForm):
 
 
 class Pkcs12Form(AccessibleForm):
+    """The passphrase of a PKCS#12 download, prefilled with one generated for this page only.
+
+    certdesk never stores it: it is shown once, here, to copy or replace. Its strength is
+    checked by ``key_export`` (the same rule as ``export_key --pkcs12``).
+    """
+
     passphrase = forms.CharField(
         label="Passphrase for the PKCS#12 bundle",
         strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text="At least 8 characters; you will need it to open the bundle.",
+        max_length=1024,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off"}
+        ),
+        help_text=(
+            "certdesk generated this passphrase for you and keeps no copy: write it down now, "
+            "or replace it with your own strong one. You will need it to open the bundle."
+        ),
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from certificates.services.keys import generated_passphrase
+
+        kwargs.setdefault("initial", {"passphrase": generated_passphrase()})
+        super().__init__(*args, **kwargs)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import os
 import re
 import unicodedata
 from datetime import UTC, datetime
@@ -19,6 +22,14 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 # PBKDF2-HMAC-SHA256 iterations: OWASP's 2023 figure. About 0.2 s per export, once per download.
 PKCS12_KDF_ROUNDS = 600_000
+# The MAC is a second way to test a guessed passphrase (no decryption needed), so it must cost
+# at least what the key bag costs. cryptography (50) writes it with OpenSSL's default of 2,048
+# iterations and offers no setting for it: export_pkcs12 recomputes it. One iteration of the
+# PKCS#12 key derivation (RFC 7292 B.2) is one SHA-256 compression over a 32-byte digest; one
+# PBKDF2-HMAC-SHA256 round is two (inner and outer hash), hence twice the rounds. OpenSSL reads
+# any count (Java's keystore up to 5,000,000). About 0.6 s in Python, once per download.
+PKCS12_MAC_ITERATIONS = 2 * PKCS12_KDF_ROUNDS
+_MAC_SALT_BYTES = 16
 MIN_PASSPHRASE_BYTES = 8
 
 FileKind = Literal["privatekey", "csr", "cert", "chain", "p12"]
@@ -62,7 +73,9 @@ def export_pkcs12(
 ) -> bytes:
     """A .p12 with key, certificate and chain: AES-256-CBC, PBKDF2-SHA256, SHA-256 MAC.
 
-    OpenSSL 3 reads it without ``-legacy`` (the 3DES/RC2 defaults of old tools need it).
+    The bags take PKCS12_KDF_ROUNDS, the MAC PKCS12_MAC_ITERATIONS: guessing the passphrase
+    costs as much through either. OpenSSL 3 reads it without ``-legacy`` (the 3DES/RC2
+    defaults of old tools need it).
     """
     if len(passphrase) < MIN_PASSPHRASE_BYTES:
         raise CryptoError(
@@ -82,9 +95,92 @@ def export_pkcs12(
         .hmac_hash(hashes.SHA256())
         .build(passphrase)
     )
-    return pkcs12.serialize_key_and_certificates(
+    bundle = pkcs12.serialize_key_and_certificates(
         friendly_name.encode("utf-8") or None, key, cert, chain or None, encryption
     )
+    return _with_costly_mac(bundle, passphrase, PKCS12_MAC_ITERATIONS)
+
+
+# DER of the MAC's DigestInfo algorithm: SEQUENCE { OID 2.16.840.1.101.3.4.2.1 (SHA-256), NULL }.
+_SHA256_ALGORITHM = bytes.fromhex("300d06096086480165030402010500")
+
+
+def _with_costly_mac(bundle: bytes, passphrase: bytes, iterations: int) -> bytes:
+    """``bundle`` (a PFX) with its MacData replaced: HMAC-SHA256, a fresh salt, ``iterations``.
+
+    PFX ::= SEQUENCE { version INTEGER, authSafe ContentInfo, macData MacData OPTIONAL }; the
+    MAC covers the content octets of authSafe (``[0] EXPLICIT OCTET STRING``), left untouched.
+    """
+    pfx_tag, pfx_start, pfx_end = _der_element(bundle, 0)
+    if pfx_tag != 0x30 or pfx_end != len(bundle):
+        raise CryptoError("The PKCS#12 bundle could not be written.", code="pkcs12_der")
+    version_end = _der_element(bundle, pfx_start)[2]
+    auth_tag, auth_start, auth_end = _der_element(bundle, version_end)
+    oid_end = _der_element(bundle, auth_start)[2]
+    explicit_start = _der_element(bundle, oid_end)[1]
+    octets_tag, octets_start, octets_end = _der_element(bundle, explicit_start)
+    if auth_tag != 0x30 or octets_tag != 0x04:
+        raise CryptoError("The PKCS#12 bundle could not be written.", code="pkcs12_der")
+    salt = os.urandom(_MAC_SALT_BYTES)
+    mac_key = _pkcs12_mac_key(passphrase, salt, iterations)
+    mac = hmac.new(mac_key, bundle[octets_start:octets_end], hashlib.sha256).digest()
+    mac_data = _der(
+        0x30,
+        _der(0x30, _SHA256_ALGORITHM + _der(0x04, mac))
+        + _der(0x04, salt)
+        + _der(0x02, _der_unsigned(iterations)),
+    )
+    return _der(0x30, bundle[pfx_start:auth_end] + mac_data)
+
+
+def _pkcs12_mac_key(passphrase: bytes, salt: bytes, iterations: int) -> bytes:
+    """RFC 7292 B.2 with SHA-256 (u=32, v=64), ID 3 (MAC key), 32 bytes: one block, so A_1.
+
+    The password is the BMPString of the UTF-8 passphrase with its two-byte terminator, as
+    OpenSSL's PKCS12_key_gen_utf8 makes it (characters beyond U+FFFF as surrogate pairs).
+    """
+    block = 64
+    password = (passphrase.decode("utf-8") + "\0").encode("utf-16-be")
+
+    def stretched(value: bytes) -> bytes:
+        length = block * -(-len(value) // block)
+        return (value * (length // len(value) + 1))[:length] if value else b""
+
+    digest = hashlib.sha256(bytes([3]) * block + stretched(salt) + stretched(password)).digest()
+    sha256 = hashlib.sha256
+    for _ in range(iterations - 1):
+        digest = sha256(digest).digest()
+    return digest
+
+
+def _der_element(data: bytes, offset: int) -> tuple[int, int, int]:
+    """(tag, start of contents, end of contents) of the DER element at ``offset``."""
+    if offset + 2 > len(data):
+        raise CryptoError("The PKCS#12 bundle could not be written.", code="pkcs12_der")
+    tag, first = data[offset], data[offset + 1]
+    start = offset + 2
+    if first < 0x80:
+        length = first
+    else:
+        count = first & 0x7F
+        length = int.from_bytes(data[start : start + count], "big")
+        start += count
+    if start + length > len(data):
+        raise CryptoError("The PKCS#12 bundle could not be written.", code="pkcs12_der")
+    return tag, start, start + length
+
+
+def _der(tag: int, contents: bytes) -> bytes:
+    length = len(contents)
+    if length < 0x80:
+        return bytes([tag, length]) + contents
+    size = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(size)]) + size + contents
+
+
+def _der_unsigned(value: int) -> bytes:
+    """A positive INTEGER's content octets (a leading zero when the high bit is set)."""
+    return value.to_bytes(value.bit_length() // 8 + 1, "big")
 
 
 def treezor_filename(company: str, kind: FileKind, purpose: str) -> str:

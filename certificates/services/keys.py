@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Literal
 
 from django.db import transaction
 from django.db.models import F
 from django.views.decorators.debug import sensitive_variables
+from zxcvbn import zxcvbn
 
 from certificates import crypto, vault
 from certificates.models import Certificate, CompanyProfile, SigningRequest
@@ -16,6 +18,17 @@ from certificates.services.audit import Actor, audit_record
 from certificates.services.errors import ServiceError
 
 KeyFormat = Literal["pem", "pkcs12"]
+
+# zxcvbn's top score: "very unguessable, strong protection from an offline slow-hash scenario"
+# (about 10^10 guesses or more), which is what a stolen .p12 faces: it can be attacked offline
+# for as long as the thief likes. Score 3 stops at "moderate" protection in that scenario.
+MIN_PASSPHRASE_SCORE = 4
+# zxcvbn refuses longer input (its matching is quadratic); a prefix is a lower bound.
+_ESTIMATED_CHARACTERS = 72
+# Lowercase letters and digits that cannot be misread (no 0/o, 1/l/i): 31 symbols.
+_GENERATED_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+_GENERATED_GROUPS = 6
+_GENERATED_GROUP_LENGTH = 4
 
 
 @dataclass(frozen=True)
@@ -31,6 +44,47 @@ class KeyExport:
 def company_name() -> str:
     profile = CompanyProfile.objects.filter(pk=1).first()
     return profile.company_name if profile is not None else "company"
+
+
+def generated_passphrase() -> str:
+    """A random passphrase for a PKCS#12 bundle: six groups of four, about 119 bits.
+
+    The download form offers it once (prefilled, to keep or replace); certdesk keeps no copy.
+    """
+    return "-".join(
+        "".join(secrets.choice(_GENERATED_ALPHABET) for _ in range(_GENERATED_GROUP_LENGTH))
+        for _ in range(_GENERATED_GROUPS)
+    )
+
+
+@sensitive_variables("passphrase", "estimate")
+def passphrase_problem(passphrase: str, *, related: tuple[str, ...] = ()) -> str | None:
+    """Why ``passphrase`` is too weak to protect a PKCS#12 bundle, or None when it is not.
+
+    The estimate is zxcvbn's (dictionaries, repeats, sequences, dates, keyboard patterns);
+    ``related`` are words an attacker would try first (company, environment, user name).
+    """
+    if len(passphrase.encode("utf-8")) < crypto.MIN_PASSPHRASE_BYTES:
+        return (
+            f"Choose a passphrase of at least {crypto.MIN_PASSPHRASE_BYTES} characters to "
+            "protect the PKCS#12 bundle."
+        )
+    estimate = zxcvbn(
+        passphrase[:_ESTIMATED_CHARACTERS],
+        user_inputs=[word for word in related if word],
+        max_length=_ESTIMATED_CHARACTERS,
+    )
+    if estimate["score"] >= MIN_PASSPHRASE_SCORE:
+        return None
+    feedback = estimate["feedback"]
+    why = feedback["warning"] or "It is short or made of common words and patterns."
+    advice = " ".join(feedback["suggestions"])
+    return (
+        f"This passphrase is too easy to guess (about 10^{int(estimate['guesses_log10'])} "
+        f"guesses): {why.rstrip('.')}. Anyone who gets the .p12 file can try guesses offline. "
+        + (f"{advice} " if advice else "")
+        + "Use the generated passphrase, or four or more unrelated words."
+    )
 
 
 @sensitive_variables("pem", "private_key", "passphrase", "content")
@@ -89,12 +143,19 @@ def key_export(
                 "A PKCS#12 bundle holds the key with its certificate; upload the certificate "
                 "Treezor signed first."
             )
-        if not passphrase or len(passphrase.encode("utf-8")) < crypto.MIN_PASSPHRASE_BYTES:
-            raise ServiceError(
-                f"Choose a passphrase of at least {crypto.MIN_PASSPHRASE_BYTES} characters to "
-                "protect the PKCS#12 bundle.",
-                field="passphrase",
-            )
+        passphrase = passphrase or ""
+        weakness = passphrase_problem(
+            passphrase,
+            related=(
+                company,
+                environment.slug,
+                environment.name,
+                purpose,
+                actor.user.get_username() if actor.user is not None else "",
+            ),
+        )
+        if weakness is not None:
+            raise ServiceError(weakness, field="passphrase")
         private_key = crypto.load_private_key(pem)
         leaf = crypto.parse_certificates(certificate.pem.encode("ascii"))[0]
         chain = (

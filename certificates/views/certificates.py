@@ -141,6 +141,8 @@ def upload(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+# The PKCS#12 form carries a passphrase generated for this page load: never kept by a cache.
+@never_cache
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     certificate = certificate_for(request, pk)
     signing_request = certificate.signing_request

@@ -130,6 +130,22 @@ def test_export_key_pkcs12_without_a_passphrase_source_is_refused(
     assert not AuditEvent.objects.filter(action="key.exported").exists()
 
 
+@pytest.mark.parametrize("weak", ["aaaaaaaa", " " * 8])
+def test_export_key_pkcs12_refuses_a_weak_passphrase_in_one_line(
+    ca: LocalCA, out_dir: Path, monkeypatch: pytest.MonkeyPatch, weak: str
+) -> None:
+    """The command line applies the browser's strength rule: a weak passphrase from
+    CERTDESK_PKCS12_PASSPHRASE is refused with the reason; no file, no export recorded."""
+    request = make_request()
+    upload(ca, request)
+    monkeypatch.setenv("CERTDESK_PKCS12_PASSPHRASE", weak)
+
+    with pytest.raises(CommandError, match=r"too easy to guess.*Repeats"):
+        run("export_key", str(request.pk), f"--out={out_dir}", "--pkcs12")
+    assert list(out_dir.iterdir()) == []
+    assert not AuditEvent.objects.filter(action="key.exported").exists()
+
+
 def test_export_key_pkcs12_prompts_twice_in_a_terminal(
     ca: LocalCA, out_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -109,6 +109,50 @@ def test_pkcs12_bundle_holds_key_and_certificate_behind_the_passphrase(
     assert wrong.returncode != 0
 
 
+@pytest.mark.parametrize(
+    ("passphrase", "why"),
+    [
+        ("aaaaaaaa", "Repeats"),
+        (" " * 8, "Repeats"),
+        ("long enough", "common words"),
+        ("Acme SAS sandbox", "common words"),
+    ],
+)
+def test_weak_passphrases_are_refused_with_the_reason_and_nothing_is_recorded(
+    request_mtls: SigningRequest, issue: Callable[..., bytes], passphrase: str, why: str
+) -> None:
+    """Eight characters are not enough: zxcvbn's estimate refuses repeats, common words and
+    the company and environment names, says why, and no export is recorded."""
+    services.certificate_upload(actor=CLI, data=issue(request_mtls))
+    with pytest.raises(ServiceError, match="too easy to guess") as refused:
+        services.key_export(
+            actor=CLI, signing_request=request_mtls, key_format="pkcs12", passphrase=passphrase
+        )
+    assert why in refused.value.message
+    assert refused.value.field == "passphrase"
+    assert not AuditEvent.objects.filter(action="key.exported").exists()
+
+
+def test_the_generated_passphrase_is_strong_new_each_time_and_opens_the_bundle(
+    request_mtls: SigningRequest, issue: Callable[..., bytes]
+) -> None:
+    """The passphrase the form offers passes the strength rule, differs on every call, and
+    opens the bundle it protected."""
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    from certificates.services.keys import generated_passphrase, passphrase_problem
+
+    offered = {generated_passphrase() for _ in range(20)}
+    assert len(offered) == 20
+    assert all(passphrase_problem(p) is None for p in offered)
+    services.certificate_upload(actor=CLI, data=issue(request_mtls))
+    passphrase = offered.pop()
+    export = services.key_export(
+        actor=CLI, signing_request=request_mtls, key_format="pkcs12", passphrase=passphrase
+    )
+    assert pkcs12.load_pkcs12(export.content, passphrase.encode()).key is not None
+
+
 def test_imported_compromised_and_destroyed_keys_are_not_exported(
     request_mtls: SigningRequest, sandbox: Environment
 ) -> None:

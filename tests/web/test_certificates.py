@@ -448,3 +448,12 @@ def test_oversized_pasted_text_is_refused_too(
     response = requester.post("/certificates/upload/", {"certificate_text": "A" * 500})
     assert "the limit is 100" in " ".join(response.context["form"].errors["certificate_text"])
     assert not Certificate.objects.exists()
+
+
+def test_the_certificate_page_is_never_cached(
+    requester: Client, mtls: SigningRequest, issue: Callable[..., bytes]
+) -> None:
+    """The page carries a passphrase generated for it: no browser or proxy may keep a copy."""
+    certificate = services.certificate_upload(actor=CLI, data=issue(mtls)).certificate
+    response = requester.get(f"/certificates/{certificate.pk}/")
+    assert "no-store" in response["Cache-Control"]
