@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import stat
 import sys
 from pathlib import Path
 
@@ -87,3 +88,61 @@ def development_encryption_key(path: Path) -> str:
         file=sys.stderr,
     )
     return key
+
+
+# The embedded default keeps sessions and password hashes (db.sqlite3 and its -wal/-shm), the
+# key that encrypts private keys, queued emails and the broker's messages under var/: all of it
+# for the owner only. Folders 0700, files 0600; the folder alone already keeps others out of
+# anything a library later creates in it with the process umask.
+PRIVATE_FOLDER_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def _keep_to_owner(path: Path) -> None:
+    """Drop the group and other bits of ``path`` if this process owns it; never follow links."""
+    try:
+        status = path.lstat()
+        if stat.S_ISLNK(status.st_mode) or status.st_uid != os.geteuid():
+            return
+        mode = stat.S_IMODE(status.st_mode)
+        if mode & 0o077:
+            path.chmod(mode & 0o700)
+    except FileNotFoundError:
+        # Removed meanwhile by another process (a mail file read, a broker message consumed).
+        return
+
+
+def private_folder(path: Path) -> Path:
+    """Create ``path`` (and its missing parents) for the owner only, or tighten it."""
+    # mkdir(parents=True) would create the parents with the umask: each one is made here.
+    missing = [folder for folder in (*reversed(path.parents), path) if not folder.exists()]
+    for folder in missing:
+        folder.mkdir(mode=PRIVATE_FOLDER_MODE, exist_ok=True)
+    _keep_to_owner(path)
+    return path
+
+
+def private_var_dir(var_dir: Path) -> Path:
+    """Create var/ for the owner only and tighten everything already in it.
+
+    Installs made before this rule have a world-readable database, WAL and mail files; each
+    process start fixes them (files this process does not own are left alone).
+    """
+    private_folder(var_dir)
+    for root, folders, files in os.walk(var_dir):
+        for name in (*folders, *files):
+            _keep_to_owner(Path(root, name))
+    return var_dir
+
+
+def private_sqlite_file(path: Path) -> None:
+    """Create the SQLite database empty and owner-only before SQLite creates it with the umask.
+
+    SQLite gives the -wal and -shm files it creates the permissions of the database file, so
+    they are owner-only too; existing ones are tightened here. An empty file is a valid new
+    database for SQLite and for ``migrate``.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+    os.close(os.open(path, flags, PRIVATE_FILE_MODE))
+    for companion in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        _keep_to_owner(companion)

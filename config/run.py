@@ -16,6 +16,8 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 STOP_GRACE_SECONDS = 10
+# Group and others get no permission on any file the three processes create.
+PRIVATE_UMASK = 0o077
 
 
 def _commands(port: str) -> dict[str, list[str]]:
@@ -42,6 +44,10 @@ def _stop(children: dict[str, subprocess.Popen[bytes]]) -> None:
 
 
 def main() -> int:
+    # Everything web, worker and beat create (the database, broker messages, beat's schedule,
+    # mail, cache) is for the owner only; the children inherit this umask. Settings also create
+    # and tighten var/ (config/environment.py) for processes started otherwise.
+    os.umask(PRIVATE_UMASK)
     os.chdir(BASE_DIR)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django

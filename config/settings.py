@@ -16,6 +16,9 @@ import environ
 from config.environment import (
     DEVELOPMENT_SECRET_KEY,
     development_encryption_key,
+    private_folder,
+    private_sqlite_file,
+    private_var_dir,
     refuse_unsafe_production,
 )
 
@@ -31,7 +34,9 @@ if DJANGO_ENV not in {"development", "production"}:
 PRODUCTION = DJANGO_ENV == "production"
 VAR_DIR = Path(env.str("CERTDESK_VAR_DIR", default=str(BASE_DIR / "var")))
 # The laptop's data folder: SQLite, the broker's queue, mail files, the development key file.
-(VAR_DIR / "static").mkdir(parents=True, exist_ok=True)
+# Owner-only (0700 folders, 0600 files), created so and tightened at every process start.
+private_var_dir(VAR_DIR)
+private_folder(VAR_DIR / "static")
 
 # Off by default even on a laptop: a debug page could show request data of key views.
 DEBUG = env.bool("DEBUG", default=False)
@@ -114,6 +119,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    _sqlite_name = str(DATABASES["default"].get("NAME") or "")
+    if _sqlite_name not in {"", ":memory:"} and Path(_sqlite_name).parent.is_dir():
+        # Sessions and password hashes: created 0600 before SQLite would create it with the umask.
+        private_sqlite_file(Path(_sqlite_name))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -192,6 +201,10 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default=f"filemail:///{VAR_DIR / 'mail
 vars().update(EMAIL_CONFIG)
 # Every message goes through the outgoing guard (rule 3), which hands it to EMAIL_URL's backend.
 CERTDESK_EMAIL_BACKEND = EMAIL_CONFIG["EMAIL_BACKEND"]
+if CERTDESK_EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend":
+    # The same files, created owner-only (config/mailfiles.py).
+    CERTDESK_EMAIL_BACKEND = "config.mailfiles.PrivateFileEmailBackend"
+    private_folder(Path(EMAIL_CONFIG["EMAIL_FILE_PATH"]))
 EMAIL_BACKEND = "certificates.emails.GuardedEmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="certdesk <certdesk@localhost>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
@@ -209,7 +222,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
     # The worker and the web process must find the folders before the first message.
     for _folder in CELERY_BROKER_TRANSPORT_OPTIONS.values():
-        Path(str(_folder)).mkdir(parents=True, exist_ok=True)
+        private_folder(Path(str(_folder)))
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None

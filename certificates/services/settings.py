@@ -52,6 +52,32 @@ _SUBJECT_STAND_INS: Mapping[str, str] = {
 
 _ADDRESS_SEPARATORS = re.compile(r"[\s,;]+")
 _email_validator = EmailValidator()
+# Refused in every value that reaches an email header or a file name (company name, environment
+# name, addresses): C0 controls (tab, CR and LF among them), DEL, C1 controls and the Unicode line
+# and paragraph separators. A line break in a header splits it: a company name with a newline made
+# every email fail in the worker; in a file name, it breaks the downloads and the shell commands
+# that handle them.
+_CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_CHARACTER_NAMES: Mapping[str, str] = {
+    "\n": "a line break",
+    "\r": "a line break",
+    "\t": "a tab",
+    "\u2028": "a line break",
+    "\u2029": "a line break",
+}
+
+
+def control_character_problem(value: str, *, label: str) -> str | None:
+    """None when ``value`` holds no control character; otherwise which one and what to do."""
+    match = _CONTROL_CHARACTERS.search(value)
+    if match is None:
+        return None
+    character = match.group()
+    name = _CONTROL_CHARACTER_NAMES.get(character, f"the control character U+{ord(character):04X}")
+    return (
+        f"{label} contains {name}; it goes into email headers and file names, where only "
+        "printable characters on one line are allowed. Type it again on one line."
+    )
 
 
 # --- Checks shared with the forms -------------------------------------------------------------
@@ -84,6 +110,8 @@ def subject_defaults_problems(values: Mapping[str, str]) -> tuple[dict[str, str]
 def company_name_problem(name: str) -> str | None:
     if not name.strip():
         return "Company name is required: Treezor's file names start with it."
+    if problem := control_character_problem(name.strip(), label="Company name"):
+        return problem
     if len(name.strip()) > 64:
         return f"Company name is {len(name.strip())} characters long; the limit is 64."
     if crypto.treezor_filename(name, "csr", "mtls").startswith("company_") and not (
@@ -105,6 +133,12 @@ def parse_email_list(text: str, *, label: str) -> list[str]:
     for item in _ADDRESS_SEPARATORS.split(text or ""):
         if not item:
             continue
+        if _CONTROL_CHARACTERS.search(item):
+            # EmailValidator lets a quoted local part carry most control characters.
+            raise ServiceError(
+                f"{item!r} is not an email address: it contains a control character. {label}: "
+                "one address a line, or separated by commas.",
+            )
         try:
             _email_validator(item)
         except ValidationError:
@@ -223,6 +257,8 @@ def _check_environment_fields(
 ) -> None:
     if not name:
         raise ServiceError("Name is required, such as Sandbox or Production.", field="name")
+    if problem := control_character_problem(name, label="Environment name"):
+        raise ServiceError(problem, field="name")
     if len(name) > 64:
         raise ServiceError(f"Name is {len(name)} characters long; the limit is 64.", field="name")
     clash = Environment.objects.filter(name__iexact=name)
@@ -458,6 +494,10 @@ def user_create(
         raise ServiceError("Username is required.", field="username")
     if user_model.objects.filter(username__iexact=username).exists():
         raise ServiceError(f"The username '{username}' is taken; choose another.", field="username")
+    if _CONTROL_CHARACTERS.search(email):
+        raise ServiceError(
+            f"{email!r} is not an email address: it contains a control character.", field="email"
+        )
     try:
         _email_validator(email)
     except ValidationError:
