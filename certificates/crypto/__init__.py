@@ -11,6 +11,7 @@ file names).
 """
 
 from .certs import (
+    MAX_UPLOAD_CERTIFICATES,
     certificate_fingerprint,
     certificate_to_pem,
     certificates_to_pem,
@@ -53,6 +54,7 @@ from .subject import MAX_LENGTHS, Subject, is_host_name, suggest_common_name, va
 __all__ = [
     "KEY_SIZE",
     "MAX_LENGTHS",
+    "MAX_UPLOAD_CERTIFICATES",
     "MIN_PASSPHRASE_BYTES",
     "PKCS12_KDF_ROUNDS",
     "CryptoError",

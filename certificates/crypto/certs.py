@@ -29,6 +29,14 @@ from .csr import CERTIFICATE_LABELS, CSR_LABELS, PKCS7_LABELS
 from .detect import ensure_no_private_key_material
 from .errors import CryptoError
 
+# Certificates accepted in one upload. A Treezor answer is the certificate issued for the key and
+# the CAs above it (one or two: an intermediate and its root). Ten is the longest chain path
+# validation accepts (the leaf, ``chains.MAX_CHAIN_LENGTH`` = 8 intermediates and a root), so no
+# file that could ever install is refused; anything longer is not an answer to a signing request.
+# It also bounds the work of pairing each certificate with its issuer: a PKCS#7 of 400
+# self-signed certificates all named CN=a once cost 400 x 400 signature checks (issue 12).
+MAX_UPLOAD_CERTIFICATES = 10
+
 
 def parse_certificates(data: bytes) -> list[x509.Certificate]:
     """Every certificate in ``data``, in file order, duplicates dropped.
@@ -70,7 +78,18 @@ def parse_certificates(data: bytes) -> list[x509.Certificate]:
             certificates = _der_any(bare) if bare is not None else []
         if not certificates:
             raise _not_a_certificate()
-    return _unique(certificates)
+    return _check_count(_unique(certificates))
+
+
+def _check_count(certificates: list[x509.Certificate]) -> list[x509.Certificate]:
+    if len(certificates) > MAX_UPLOAD_CERTIFICATES:
+        raise CryptoError(
+            f"This file holds {len(certificates)} certificates; certdesk accepts at most "
+            f"{MAX_UPLOAD_CERTIFICATES} in one upload (the certificate Treezor issued for your "
+            "key and the CA certificates above it). Upload the certificate with its chain only.",
+            code="too_many_certificates",
+        )
+    return certificates
 
 
 def _der_any(der: bytes) -> list[x509.Certificate]:
@@ -168,6 +187,55 @@ def _signed_by(certificate: x509.Certificate, issuer: x509.Certificate) -> bool:
     return True
 
 
+def _key_identifier(certificate: x509.Certificate, kind: type[x509.ExtensionType]) -> bytes | None:
+    """The subjectKeyIdentifier's digest, or the authorityKeyIdentifier's key_identifier."""
+    try:
+        value = certificate.extensions.get_extension_for_class(kind).value
+    except (x509.ExtensionNotFound, ValueError):
+        return None
+    if isinstance(value, x509.SubjectKeyIdentifier):
+        return value.digest
+    if isinstance(value, x509.AuthorityKeyIdentifier):
+        return value.key_identifier
+    return None
+
+
+class IssuerIndex:
+    """Certificates by subject name, to find who may have issued a certificate without trying all.
+
+    A candidate issuer has the certificate's issuer name as its subject and, when the
+    certificate names its issuer's key (authorityKeyIdentifier) and the candidate names its own
+    (subjectKeyIdentifier), the same key identifier. Only those candidates get a signature
+    check: in a real chain that is one certificate, two during a CA key rollover.
+    """
+
+    def __init__(self, certificates: Iterable[x509.Certificate]) -> None:
+        self._by_subject: dict[x509.Name, list[x509.Certificate]] = {}
+        for certificate in certificates:
+            self._by_subject.setdefault(certificate.subject, []).append(certificate)
+
+    def candidates(self, certificate: x509.Certificate) -> list[x509.Certificate]:
+        """Certificates whose name (and key identifier, when both have one) fit as issuer."""
+        same_name = self._by_subject.get(certificate.issuer, [])
+        wanted = _key_identifier(certificate, x509.AuthorityKeyIdentifier)
+        if wanted is None:
+            return list(same_name)
+        return [
+            candidate
+            for candidate in same_name
+            if (found := _key_identifier(candidate, x509.SubjectKeyIdentifier)) is None
+            or found == wanted
+        ]
+
+    def issuers(self, certificate: x509.Certificate) -> list[x509.Certificate]:
+        """The other certificates of the index whose key verifies ``certificate``'s signature."""
+        return [
+            candidate
+            for candidate in self.candidates(certificate)
+            if candidate is not certificate and _signed_by(certificate, candidate)
+        ]
+
+
 def split_leaf_and_chain(
     certificates: list[x509.Certificate],
 ) -> tuple[x509.Certificate, list[x509.Certificate]]:
@@ -178,15 +246,13 @@ def split_leaf_and_chain(
     say), the one that is not a CA wins; two unrelated end-entity certificates are ambiguous.
     The issuing path comes first in the chain, then any other certificates in input order.
     """
-    unique = _unique(certificates)
+    unique = _check_count(_unique(certificates))
     if not unique:
         raise CryptoError("There is no certificate to read.", code="empty")
-    issuers = {
-        index
-        for index, candidate in enumerate(unique)
-        if any(other is not candidate and _signed_by(other, candidate) for other in unique)
-    }
-    leaves = [cert for index, cert in enumerate(unique) if index not in issuers]
+    index = IssuerIndex(unique)
+    issuers_of = {id(certificate): index.issuers(certificate) for certificate in unique}
+    issuers = {id(issuer) for found in issuers_of.values() for issuer in found}
+    leaves = [cert for cert in unique if id(cert) not in issuers]
     if len(leaves) > 1:
         leaves = [cert for cert in leaves if not is_ca(cert)]
     if len(leaves) != 1:
@@ -206,7 +272,7 @@ def split_leaf_and_chain(
     current = leaf
     while len(path) < len(unique) and current.issuer != current.subject:
         issuer = next(
-            (c for c in unique if c is not leaf and c not in path and _signed_by(current, c)),
+            (c for c in issuers_of[id(current)] if c is not leaf and c not in path),
             None,
         )
         if issuer is None:

@@ -59,7 +59,7 @@ from cryptography.x509.verification import (
     VerificationError,
 )
 
-from .certs import _signed_by, describe_name, is_ca, parse_ca_bundle
+from .certs import IssuerIndex, _signed_by, describe_name, is_ca, parse_ca_bundle
 from .errors import CryptoError
 from .formats import as_utc, openssl_date
 
@@ -90,13 +90,14 @@ def issuing_chain(
     trustworthy; that is the administrator's decision.
     """
     issuers: list[x509.Certificate] = []
+    index = IssuerIndex(chain)
     current = leaf
     for _ in range(len(chain)):
         issuer = next(
             (
                 candidate
-                for candidate in chain
-                if candidate != leaf and candidate not in issuers and _signed_by(current, candidate)
+                for candidate in index.issuers(current)
+                if candidate != leaf and candidate not in issuers
             ),
             None,
         )

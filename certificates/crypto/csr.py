@@ -18,7 +18,7 @@ from ._encoding import check_size, decode_bare_base64, looks_like_pem, normalise
 from .detect import ensure_no_private_key_material
 from .errors import CryptoError
 from .keys import KEY_SIZE, describe_key
-from .subject import Subject
+from .subject import Subject, check_table_name
 
 CSR_LABELS = frozenset({"CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"})
 CERTIFICATE_LABELS = frozenset({"CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE"})
@@ -77,7 +77,106 @@ def parse_csr(data: bytes) -> x509.CertificateSigningRequest:
             "the file afterwards.",
             code="csr_signature",
         )
+    check_table_name(csr.subject)
+    _check_csr_attributes(csr)
+    _check_requested_extensions(csr)
     return csr
+
+
+# Requested extensions a CSR may carry. certdesk shows the subject of a request and nothing else,
+# and its own CSRs request no extension (`openssl req -new` with the default openssl.cnf neither):
+# Treezor's CA applies its own profile. So the allow-list holds only what changes nothing a
+# reader of the request page would not expect, and only narrows the certificate:
+# - subjectAltName with DNS names equal to the Common Name (some tools copy the CN there);
+#   anything else (a wildcard, another host, an IP, an email, a URI) widens the certificate
+#   beyond the CN shown.
+# - keyUsage limited to digitalSignature, nonRepudiation (contentCommitment) and
+#   keyEncipherment: what a TLS client or signature key uses; keyCertSign/cRLSign are CA powers.
+# - extendedKeyUsage clientAuth only: the mtls purpose; any other usage is not what is asked.
+# - basicConstraints CA:FALSE only: says "not a CA"; CA:TRUE asks for a certificate-issuing CA.
+# Every other extension (and any CSR attribute but the extension request, such as a
+# challengePassword) is refused, whatever its criticality.
+_ALLOWED_KEY_USAGES = ("digital_signature", "content_commitment", "key_encipherment")
+_REFUSED_KEY_USAGES = (
+    "key_cert_sign",
+    "crl_sign",
+    "key_agreement",
+    "data_encipherment",
+)
+_EXTENSION_REQUEST = x509.ObjectIdentifier("1.2.840.113549.1.9.14")
+_NEW_CSR = "Make a new CSR without it (`openssl req -new` with no -addext or extension section)."
+
+
+def _check_csr_attributes(csr: x509.CertificateSigningRequest) -> None:
+    try:
+        attributes = list(csr.attributes)
+    except ValueError:
+        raise _unreadable_request() from None
+    for attribute in attributes:
+        if attribute.oid != _EXTENSION_REQUEST:
+            raise CryptoError(
+                f"The CSR carries the attribute {_oid_label(attribute.oid)}, which certdesk "
+                f"would not show to anyone and Treezor does not use. {_NEW_CSR}",
+                code="csr_attribute",
+            )
+
+
+def _check_requested_extensions(csr: x509.CertificateSigningRequest) -> None:
+    try:
+        extensions = list(csr.extensions)
+    except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType):
+        raise _unreadable_request() from None
+    common_names = csr.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    common_name = str(common_names[0].value).lower() if common_names else ""
+    problems: list[str] = []
+    for extension in extensions:
+        value = extension.value
+        if isinstance(value, x509.SubjectAlternativeName):
+            if any(
+                not isinstance(entry, x509.DNSName) or entry.value.lower() != common_name
+                for entry in value
+            ):
+                problems.append(
+                    "a subjectAltName other than the Common Name (only DNS names equal to the "
+                    "Common Name are accepted)"
+                )
+        elif isinstance(value, x509.KeyUsage):
+            refused = [usage for usage in _REFUSED_KEY_USAGES if getattr(value, usage)]
+            if refused:
+                problems.append(
+                    "a keyUsage with " + ", ".join(refused) + " (accepted: digitalSignature, "
+                    "nonRepudiation, keyEncipherment)"
+                )
+        elif isinstance(value, x509.ExtendedKeyUsage):
+            if any(usage != x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH for usage in value):
+                problems.append("an extendedKeyUsage other than clientAuth")
+        elif isinstance(value, x509.BasicConstraints):
+            if value.ca or value.path_length is not None:
+                problems.append("basicConstraints CA:TRUE (a request for a CA certificate)")
+        else:
+            problems.append(f"the extension {_oid_label(extension.oid)}")
+    if problems:
+        raise CryptoError(
+            f"The CSR requests {'; '.join(problems)}. certdesk shows the subject of a request "
+            "and nothing else, so it accepts only requested extensions that say no more than "
+            f"the subject. {_NEW_CSR}",
+            code="csr_extension",
+        )
+
+
+def _oid_label(oid: x509.ObjectIdentifier) -> str:
+    name = oid._name
+    if name and name != "Unknown OID":
+        return f"{name} ({oid.dotted_string})"
+    return oid.dotted_string
+
+
+def _unreadable_request() -> CryptoError:
+    return CryptoError(
+        "The CSR's attributes or requested extensions could not be read. Make a new CSR from "
+        "the key with `openssl req -new`, without editing the file afterwards.",
+        code="csr_invalid",
+    )
 
 
 def _load_csr(text: bytes) -> x509.CertificateSigningRequest:

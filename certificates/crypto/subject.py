@@ -16,7 +16,7 @@ import pycountry
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from .errors import FIELD_LABELS, SubjectError
+from .errors import FIELD_LABELS, CryptoError, SubjectError
 
 # (field, OID, OpenSSL short name) in the order `openssl req` writes a subject.
 _ATTRIBUTES: tuple[tuple[str, x509.ObjectIdentifier, str], ...] = (
@@ -111,6 +111,50 @@ class Subject:
 
     def as_dict(self) -> dict[str, str]:
         return {field.name: getattr(self, field.name) for field in fields(self)}
+
+
+def check_table_name(name: x509.Name, *, what: str = "The CSR's subject") -> None:
+    """Refuse a name certdesk could not show whole: each attribute of Treezor's table at most once.
+
+    ``Subject`` keeps one value per field of the table (C, ST, L, O, OU, CN, emailAddress); a
+    second CN or O, an attribute outside the table (serialNumber, title, DC...) or several
+    attributes in one RDN (``CN=a+O=b``) would reach Treezor in the CSR while the request page
+    and the email to the TAM show only the first value of each field. Raises CryptoError
+    listing every problem; messages name attributes, never quote values.
+    """
+    short_names = {oid: short for _, oid, short in _ATTRIBUTES}
+    problems: list[str] = []
+    seen: set[x509.ObjectIdentifier] = set()
+    repeated: list[str] = []
+    unknown: list[str] = []
+    for rdn in name.rdns:
+        if len(rdn) > 1:
+            joined = "+".join(short_names.get(a.oid, a.oid.dotted_string) for a in rdn)
+            problems.append(f"several attributes in one part ({joined})")
+        for attribute in rdn:
+            if attribute.oid not in short_names:
+                label = attribute.oid._name
+                known = label and label != "Unknown OID"
+                unknown.append(
+                    f"{label} ({attribute.oid.dotted_string})"
+                    if known
+                    else attribute.oid.dotted_string
+                )
+            elif attribute.oid in seen:
+                repeated.append(short_names[attribute.oid])
+            seen.add(attribute.oid)
+    if repeated:
+        problems.append("more than one " + ", ".join(dict.fromkeys(repeated)))
+    if unknown:
+        problems.append("attributes outside Treezor's table: " + ", ".join(unknown))
+    if problems:
+        raise CryptoError(
+            f"{what} has {'; '.join(problems)}. certdesk accepts one value for each field of "
+            "Treezor's table (C, ST, L, O, OU, CN, emailAddress) so that the request page and "
+            "the email to your TAM show everything the CSR asks for. Make a new CSR with one "
+            "value per field.",
+            code="csr_subject",
+        )
 
 
 # OpenSSL's character classes (crypto/asn1/charmap.h) for the flags of the "oneline" name option:

@@ -198,3 +198,37 @@ def test_a_renewal_certificate_supersedes_the_old_one(
         old.refresh_from_db()
         assert selectors.status_of(old) == CertificateStatus.SUPERSEDED
         assert selectors.status_of(new) == CertificateStatus.VALID
+
+
+def test_a_pkcs7_of_400_self_signed_certificates_is_refused_with_the_count(
+    request_mtls: SigningRequest,
+) -> None:
+    """The reviewer's denial-of-service file (400 certificates all named CN=a) is refused with
+    the number certdesk accepts, and nothing is stored. Took 25-35 s before issue 12."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import pkcs7
+    from cryptography.x509.oid import NameOID
+
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "a")])
+    start = datetime.now(UTC) - timedelta(days=1)
+    certificates = []
+    for serial in range(1, 401):
+        key = ec.generate_private_key(ec.SECP256R1())
+        certificates.append(
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(serial)
+            .not_valid_before(start)
+            .not_valid_after(start + timedelta(days=365))
+            .sign(key, hashes.SHA256())
+        )
+    data = pkcs7.serialize_certificates(certificates, serialization.Encoding.DER)
+    with pytest.raises(ServiceError) as raised:
+        services.certificate_upload(actor=CLI, data=data)
+    assert raised.value.field == "certificate"
+    assert "holds 400 certificates" in str(raised.value)
+    assert f"at most {crypto.MAX_UPLOAD_CERTIFICATES} in one upload" in str(raised.value)
+    assert_nothing_stored()
