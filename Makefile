@@ -21,7 +21,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Measures, never asserts (DESIGN.md, "Testing"): its own PostgreSQL database and Redis db 3
+# Measures, never asserts (no test asserts a time): its own PostgreSQL database and Redis db 3
 # (BENCH_DATABASE_URL, BENCH_REDIS_URL), about six minutes; not part of `make test`.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
