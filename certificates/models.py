@@ -349,8 +349,20 @@ class AuditEvent(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    # The name at the time ("alice", "system", "cli"), kept if the user is deleted later.
+
+    class Origin(models.TextChoices):
+        BROWSER = "browser", "Browser"
+        CLI = "cli", "Command line"
+        SYSTEM = "system", "System (worker, scheduler)"
+
+    # The name at the time ("alice", "system", "cli"), kept if the user is deleted later. The
+    # chain's hash covers this text, never actor_id (which becomes NULL when a user is deleted).
     actor_label = models.CharField(max_length=150)
+    # Where the action came from, and for the command line the operating-system login that ran
+    # it (``--user`` only says whose roles the command had). Blank on events recorded before
+    # certdesk kept them (migration 0007), unless the label told ("cli", "system").
+    origin = models.CharField(max_length=16, choices=Origin.choices, blank=True)
+    os_user = models.CharField(max_length=150, blank=True)
     action = models.CharField(max_length=64, db_index=True)
     target_type = models.CharField(max_length=64, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
@@ -362,8 +374,9 @@ class AuditEvent(models.Model):
     # Set by the service before hashing (not auto_now_add, which would change it on save).
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     details = models.JSONField(default=dict, blank=True)
-    # Tamper evidence: each event's hash covers its content and the previous event's hash, so
-    # an edit or a deletion made outside certdesk (raw SQL) breaks the chain at that point.
+    # Tamper evidence: each event's hash is an HMAC, under CERTDESK_AUDIT_KEY (kept outside the
+    # database), of its content and the previous event's hash, so an edit or a deletion made
+    # outside certdesk (raw SQL) breaks the chain there (certificates/auditchain.py).
     previous_hash = models.CharField(max_length=64, editable=False)
     hash = models.CharField(max_length=64, editable=False)
 
@@ -396,6 +409,7 @@ class OutboundEmail(models.Model):
         TAM_RENEWAL = "tam_renewal", "Renewal request to the TAM"
         TAM_REVOCATION = "tam_revocation", "Revocation request to the TAM"
         REMINDER = "reminder", "Reminder to the owners"
+        AUDIT_CHECKPOINT = "audit_checkpoint", "Audit log checkpoint to the administrators"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"

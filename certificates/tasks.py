@@ -35,3 +35,11 @@ def send_outbound_email(email_id: int) -> str:
 def expiry_scan() -> dict[str, Any]:
     """Beat's hourly scan: renewal emails to the TAM, reminders to the owners (rules 7 and 9)."""
     return reminders.expiry_scan().summary()
+
+
+@shared_task(name="certificates.tasks.audit_checkpoint")
+def audit_checkpoint() -> str:
+    """Beat's signed checkpoint of the audit log, to the log stream and the administrators."""
+    from certificates.services.audit_checkpoint import audit_checkpoint_export
+
+    return audit_checkpoint_export().checkpoint.text

@@ -10,6 +10,7 @@ import tempfile
 os.environ.setdefault("CERTDESK_VAR_DIR", tempfile.mkdtemp(prefix="certdesk-test-"))
 # A fixed key so the suite never creates a key file; tests of rotation set their own.
 os.environ.setdefault("CERTDESK_ENCRYPTION_KEYS", "Y2VydGRlc2stdGVzdHMtb25seS1rZXktMzJieXRlcyE=")
+os.environ.setdefault("CERTDESK_AUDIT_KEY", "Y2VydGRlc2stdGVzdHMtb25seS1hdWRpdC1rZXktMzJi")
 if "REDIS_URL" not in os.environ:
     os.environ.setdefault("CACHE_URL", "locmemcache://certdesk-tests")
 

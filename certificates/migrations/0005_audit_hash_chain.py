@@ -13,7 +13,7 @@ def chain_existing(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> 
     previous = auditchain.GENESIS_HASH
     for event in event_model.objects.order_by("id").iterator(chunk_size=2000):
         event.previous_hash = previous
-        event.hash = auditchain.hash_of(event)
+        event.hash = auditchain.legacy_sha256_hash_of(event)
         # A plain UPDATE: the historical model has none of the append-only guards.
         event_model.objects.filter(pk=event.pk).update(
             previous_hash=event.previous_hash, hash=event.hash

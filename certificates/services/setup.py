@@ -32,7 +32,7 @@ def first_admin_create(*, username: str, email: str, password: str, ip: str | No
             username=username, email=email, password=password
         )
         audit_record(
-            actor=Actor(user=user, ip=ip),
+            actor=Actor.browser(user=user, ip=ip),
             action="user.first_admin_created",
             target=user,
             details={"username": username},

@@ -15,6 +15,7 @@ from config.environment import development_encryption_key, secret_key_problem
 BASE_DIR = Path(__file__).resolve().parents[2]
 STRONG_SECRET = "k3y-" + "x7Qp9Lm2Zr5Tw8Yb" * 4
 ENCRYPTION_KEY = "Y2VydGRlc2stdGVzdHMtb25seS1rZXktMzJieXRlcyE="
+AUDIT_KEY = "Y2VydGRlc2stdGVzdHMtb25seS1hdWRpdC1rZXktMzJi"
 
 
 def run_manage(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -40,6 +41,7 @@ PRODUCTION = {
     "DJANGO_ENV": "production",
     "SECRET_KEY": STRONG_SECRET,
     "CERTDESK_ENCRYPTION_KEYS": ENCRYPTION_KEY,
+    "CERTDESK_AUDIT_KEY": AUDIT_KEY,
     "ALLOWED_HOSTS": "certdesk.example.com",
 }
 
@@ -53,6 +55,8 @@ PRODUCTION = {
         ({"SECRET_KEY": "django-insecure-" + STRONG_SECRET}, "SECRET_KEY is the development"),
         ({"DEBUG": "true"}, "DEBUG is on"),
         ({"CERTDESK_ENCRYPTION_KEYS": ""}, "CERTDESK_ENCRYPTION_KEYS is not set"),
+        ({"CERTDESK_AUDIT_KEY": ""}, "CERTDESK_AUDIT_KEY is not set"),
+        ({"CERTDESK_AUDIT_KEY": "c2hvcnQ="}, "CERTDESK_AUDIT_KEY holds 5 bytes"),
     ],
 )
 def test_production_refuses_to_start_and_names_the_variable(
@@ -136,3 +140,16 @@ def test_embedded_default_writes_mail_where_the_readme_says(tmp_path: Path) -> N
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == str(tmp_path / "mail")
+
+
+def test_development_audit_key_is_created_once_apart_and_private(tmp_path: Path) -> None:
+    """The laptop's audit key is its own file (not the encryption key), 0600, reused after."""
+    from certificates.auditchain import decode_key
+    from config.environment import development_audit_key
+
+    path = tmp_path / "var" / "audit.key"
+    first = development_audit_key(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert development_audit_key(path) == first
+    assert len(decode_key(first)) == 32
+    assert first != development_encryption_key(tmp_path / "var" / "encryption.key")

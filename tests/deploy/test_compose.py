@@ -34,12 +34,14 @@ APP_SERVICES = ("web", "worker", "beat")
 REQUIRED_VARIABLES = {
     "SECRET_KEY": "compose-test-secret-key-" + "x" * 40,
     "CERTDESK_ENCRYPTION_KEYS": "Y2VydGRlc2stdGVzdHMtb25seS1rZXktMzJieXRlcyE=",
+    "CERTDESK_AUDIT_KEY": "Y2VydGRlc2stY29tcG9zZS10ZXN0LWF1ZGl0LWtleSEh",
     "POSTGRES_PASSWORD": "compose-test-password",
 }
 # What certdesk reads with DJANGO_ENV=production and has no usable default for.
 PRODUCTION_VARIABLES = (
     "SECRET_KEY",
     "CERTDESK_ENCRYPTION_KEYS",
+    "CERTDESK_AUDIT_KEY",
     "DATABASE_URL",
     "REDIS_URL",
     "EMAIL_URL",
@@ -299,7 +301,7 @@ def test_every_production_variable_reaches_web_worker_and_beat() -> None:
         service = _service(name)
         environment = _environment(service)
         assert set(PRODUCTION_VARIABLES) <= set(environment), name
-        for secret in ("SECRET_KEY", "CERTDESK_ENCRYPTION_KEYS"):
+        for secret in ("SECRET_KEY", "CERTDESK_ENCRYPTION_KEYS", "CERTDESK_AUDIT_KEY"):
             assert environment[secret].startswith(f"${{{secret}:?"), (name, secret)
         assert "${POSTGRES_PASSWORD:?" in environment["DATABASE_URL"], name
         env_files = service.get("env_file") or []
@@ -444,7 +446,7 @@ def test_entrypoint_web_migrates_collects_static_then_serves(
     assert calls == [
         "python manage.py migrate --no-input",
         "python manage.py collectstatic --no-input",
-        "gunicorn config.wsgi --bind 0.0.0.0:8000 --workers 2",
+        "gunicorn config.wsgi --config python:config.gunicorn_conf --bind 0.0.0.0:8000 --workers 2",
     ]
 
 

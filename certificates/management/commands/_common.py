@@ -12,6 +12,8 @@ user and the web's rules apply: their roles per environment, objects of environm
 not view reported as missing (as the web answers 404), administrators' commands refused to
 everyone else. Without it, the command acts as the server operator (``Actor.cli()``), who holds
 the encryption keys anyway; ``CERTDESK_CLI_REQUIRE_USER=true`` makes ``--user`` mandatory.
+``--user`` is not authentication (no password is asked): every event a command records says it
+came from the command line and which operating-system login ran it.
 """
 
 from __future__ import annotations
@@ -109,9 +111,9 @@ def actor_from(username: str | None) -> Actor:
         raise CommandError(f"There is no certdesk user '{username}'. Give your login name.")
     if not user.is_active:
         raise CommandError(f"{username}'s account is disabled; an administrator can reactivate it.")
-    # The label keeps "this came from the command line" for audit readers; the user's name is
-    # what the audit log shows as the actor.
-    return Actor(user=user, label="cli")
+    # The audit log shows the user's name as the actor, with origin "cli" and the OS login
+    # that ran the command: --user scopes what the command may do, it does not authenticate.
+    return Actor.cli(user)
 
 
 def require_administrator(actor: Actor, command: str) -> None:
