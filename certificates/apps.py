@@ -7,5 +7,7 @@ class CertificatesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Connects the login signal that stamps the time of the last authentication.
+        # Refuses the deletion of a user (they are deactivated instead), and connects the login
+        # signal that stamps the time of the last authentication.
+        from certificates import accounts  # noqa: F401
         from certificates.views import access  # noqa: F401
