@@ -49,7 +49,15 @@ from .keys import (
     private_key_to_pem,
     public_key_fingerprint,
 )
-from .subject import MAX_LENGTHS, Subject, is_host_name, suggest_common_name, validate_subject
+from .subject import (
+    MAX_LENGTHS,
+    Subject,
+    csr_subject_oneline,
+    is_host_name,
+    name_openssl_oneline,
+    suggest_common_name,
+    validate_subject,
+)
 
 __all__ = [
     "KEY_SIZE",
@@ -67,6 +75,7 @@ __all__ = [
     "certificate_to_pem",
     "certificates_to_pem",
     "contains_private_key_material",
+    "csr_subject_oneline",
     "csr_to_pem",
     "describe_key",
     "describe_name",
@@ -82,6 +91,7 @@ __all__ = [
     "issuing_chain",
     "key_matches",
     "load_private_key",
+    "name_openssl_oneline",
     "openssl_date",
     "openssl_dates",
     "parse_ca_bundle",

@@ -23,15 +23,33 @@ _SEQUENCE, _INTEGER, _OCTET_STRING, _OID = 0x30, 0x02, 0x04, 0x06
 _PEM_PRIVATE = re.compile(rb"BEGIN ([A-Z0-9]++ ){0,4}PRIVATE KEY")
 _PUTTY = re.compile(rb"PuTTY-User-Key-File-\d")
 
-# Base64 found in text: whole lines of base64 (a PEM body, `base64` output), or one long token
-# inside a line (a key pasted into a sentence). Lines shorter than 16 characters never start a
-# run, so a word alone on a line before a pasted body does not shift its decoding.
-_B64_LINE = re.compile(rb"[A-Za-z0-9+/]+={0,2}")
-# Possessive: no backtracking, so finditer stays linear on long lines.
-_B64_TOKEN = re.compile(rb"[A-Za-z0-9+/]{16,}+={0,2}+")
-_LONG_TOKEN = 64
-# Enough base64 to see the first fields of an RSA key up to 8192 bits; detection never needs more.
-_B64_PREFIX = 8192
+# Before looking for base64 or hex, the text is normalised: markup tags go, then every character
+# outside the alphabet (spaces, line breaks, quote marks, punctuation). A key cut into lines of
+# any width, indented, quoted or spread over HTML lines becomes one run again. Prose merged into
+# the run only shifts where the key starts, and the run is decoded at every possible alignment.
+_TAG = re.compile(rb"<[^<>]{0,200}>")
+_NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]+")
+_HEX_SEPARATORS = re.compile(rb"0[xX]|\\x|[^0-9A-Fa-f]+")
+# Runs shorter than a DER header and a few fields cannot hold a key.
+_B64_RUN = re.compile(rb"[A-Za-z0-9+/]{16,}")
+_HEX_RUN = re.compile(rb"[0-9A-Fa-f]{32,}")
+# Armour with its spaces and line breaks removed ("BEGIN RSA PRIV\nATE KEY" pasted in pieces).
+_PEM_PRIVATE_SQUASHED = re.compile(rb"BEGIN[A-Z0-9]{0,24}PRIVATEKEY")
+_PUTTY_SQUASHED = re.compile(rb"PuTTY-User-Key-File-\d")
+_SPACE = re.compile(rb"\s+")
+# Where a key may start in decoded bytes: a SEQUENCE whose first field is a version INTEGER
+# followed by an INTEGER (PKCS#1, DSA), an AlgorithmIdentifier (PKCS#8, PFX) or an OCTET STRING
+# (SEC1); or an AlgorithmIdentifier naming a PKCS#5/PKCS#12 cipher (encrypted PKCS#8). A
+# lookahead, so overlapping candidates are all seen; each is then checked by shape.
+_DER_LENGTH = rb"(?:[\x00-\x7f]|\x81.|\x82..|\x83...|\x84....)"
+_DER_KEY_START = re.compile(
+    rb"(?=\x30"
+    + _DER_LENGTH
+    + rb"(?:\x02\x01(?:[\x00\x01][\x02\x30\x04]|\x03\x30)|\x30"
+    + _DER_LENGTH
+    + rb"\x06.\x2a\x86\x48\x86\xf7\x0d\x01[\x05\x0c]))",
+    re.DOTALL,
+)
 
 # OID content octets.
 _PKCS5 = bytes.fromhex("2a864886f70d0105")  # 1.2.840.113549.1.5: PBES1/PBES2
@@ -60,31 +78,76 @@ def ensure_no_private_key_material(data: bytes) -> None:
 
 
 def find_private_key_material(data: bytes) -> str | None:
-    """A short description of the private-key material in ``data`` (for messages), or None."""
+    """A short description of the private-key material in ``data`` (for messages), or None.
+
+    Text is normalised first (see _NOT_BASE64): base64 cut into lines of any width, hex with
+    or without separators, armour split over lines, are all decoded and looked through.
+    """
     if data.startswith(UTF8_BOM):
         data = data[len(UTF8_BOM) :]
+    found = _armour(data)
+    if found is not None:
+        return found
+    found = _der_private_key(data if data.startswith(b"\x30") else data.strip())
+    if found is not None:
+        return found
+    text = _TAG.sub(b"", data)
+    squashed = _SPACE.sub(b"", text)
+    if _PEM_PRIVATE_SQUASHED.search(squashed):
+        return "a private key (a PEM PRIVATE KEY block, split over lines)"
+    if _PUTTY_SQUASHED.search(squashed):
+        return "a private key (a PuTTY key file)"
+    for encoding, decoded in _decodings(text):
+        found = _armour(decoded) or _der_private_key_anywhere(decoded)
+        if found is not None:
+            return f"{found}, {encoding}-encoded"
+    return None
+
+
+def _armour(data: bytes) -> str | None:
     match = _PEM_PRIVATE.search(data)
     if match is not None:
         label = match.group()[len(b"BEGIN ") :].decode("ascii")
         return f"a private key (a PEM '{label}' block)"
     if _PUTTY.search(data):
         return "a private key (a PuTTY key file)"
-    found = _der_private_key(data if data.startswith(b"\x30") else data.strip())
-    if found is not None:
-        return found
-    for candidate in _base64_candidates(data):
-        decoded = _decode_prefix(candidate)
-        if decoded is not None:
-            found = _der_private_key(decoded)
-            if found is not None:
-                return f"{found}, base64-encoded"
     return None
 
 
-def _der_private_key(buf: bytes) -> str | None:
-    if buf.startswith(_OPENSSH_MAGIC):
+def _decodings(text: bytes) -> Iterator[tuple[str, bytes]]:
+    """The bytes every long base64 or hex run of the normalised text decodes to, at every
+    alignment (4 for base64, 2 for hex): a key starts at one of them, whatever came before."""
+    for run in _B64_RUN.finditer(_NOT_BASE64.sub(b"", text)):
+        chars = run.group()
+        for offset in range(4):
+            # Padding was removed with the punctuation: a last group of 2 or 3 characters is
+            # padded again, a lone last character (never valid) dropped.
+            part = chars[offset:]
+            part = part[: len(part) - 1] if len(part) % 4 == 1 else part
+            decoded = decode_base64(part + b"=" * (-len(part) % 4))
+            if decoded:
+                yield "base64", decoded
+    for run in _HEX_RUN.finditer(_HEX_SEPARATORS.sub(b"", text)):
+        digits = run.group()
+        for offset in range(2):
+            usable = (len(digits) - offset) // 2 * 2
+            yield "hex", bytes.fromhex(digits[offset : offset + usable].decode("ascii"))
+
+
+def _der_private_key_anywhere(buf: bytes) -> str | None:
+    if _OPENSSH_MAGIC in buf:
         return "a private key (OpenSSH format)"
-    outer = read_tlv(buf, 0)
+    for candidate in _DER_KEY_START.finditer(buf):
+        found = _der_private_key(buf, candidate.start())
+        if found is not None:
+            return found
+    return None
+
+
+def _der_private_key(buf: bytes, start: int = 0) -> str | None:
+    if buf.startswith(_OPENSSH_MAGIC, start):
+        return "a private key (OpenSSH format)"
+    outer = read_tlv(buf, start)
     if outer is None or outer.tag != _SEQUENCE:
         return None
     fields = list(children(buf, outer, 7))
@@ -133,48 +196,3 @@ def _first_oid(buf: bytes, parent: Tlv) -> bytes | None:
         if child.tag == _OID:
             return content(buf, child)
     return None
-
-
-def _base64_candidates(data: bytes) -> Iterator[bytes]:
-    """Stretches of base64 in ``data`` that could decode to a DER structure.
-
-    Each is cut to a prefix of _B64_PREFIX characters, so the whole scan stays linear.
-    """
-    run: list[bytes] = []
-    size = 0
-
-    def flush() -> Iterator[bytes]:
-        # Also try from the 2nd and 3rd line, in case the first was an ordinary long word.
-        for skip in range(min(3, len(run))):
-            yield b"".join(run[skip:])[:_B64_PREFIX]
-
-    for raw in data.splitlines():
-        line = raw.strip()
-        if run and _B64_LINE.fullmatch(line):
-            if size < _B64_PREFIX + 256:
-                run.append(line)
-                size += len(line)
-            continue
-        if run:
-            yield from flush()
-            run, size = [], 0
-        last = None
-        for last in _B64_TOKEN.finditer(line):
-            if last.end() - last.start() >= _LONG_TOKEN:
-                yield last.group()[:_B64_PREFIX]
-        if last is not None and last.end() == len(line):
-            # Base64 that ends the line may go on over the next lines ("key: MIIEv...").
-            run, size = [last.group()], last.end() - last.start()
-    if run:
-        yield from flush()
-
-
-def _decode_prefix(text: bytes) -> bytes | None:
-    # A prefix decodes on its own once cut at the padding and re-padded; the shape checks never
-    # need more than the first fields.
-    text = text.split(b"=", 1)[0]
-    if len(text) % 4 == 1:
-        text = text[:-1]
-    if len(text) < 8:
-        return None
-    return decode_base64(text + b"=" * (-len(text) % 4))

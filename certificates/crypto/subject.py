@@ -113,6 +113,37 @@ class Subject:
         return {field.name: getattr(self, field.name) for field in fields(self)}
 
 
+def name_openssl_oneline(name: x509.Name) -> str:
+    """Every attribute of ``name`` in its encoded order, as OpenSSL 3 prints it by default.
+
+    Unlike :meth:`Subject.openssl_oneline`, which formats certdesk's fields in the table's
+    order, this shows what the CSR itself holds (an imported CSR may order its attributes
+    differently): ``openssl req -noout -subject`` of the stored file, escaping included.
+    Attributes outside the table are shown by their dotted OID; several in one part are joined
+    by `` + ``, as OpenSSL does.
+    """
+    short_names = {oid: short for _, oid, short in _ATTRIBUTES}
+    parts = []
+    for rdn in name.rdns:
+        values = []
+        for attribute in rdn:
+            raw = attribute.value
+            value = raw.decode("latin-1") if isinstance(raw, bytes) else raw
+            label = short_names.get(attribute.oid, attribute.oid.dotted_string)
+            values.append(f"{label} = {_openssl_escape(value)}")
+        parts.append(" + ".join(values))
+    return ", ".join(parts)
+
+
+def csr_subject_oneline(csr_pem: bytes) -> str:
+    """The subject of a stored CSR exactly as it is in the file (see name_openssl_oneline)."""
+    try:
+        csr = x509.load_pem_x509_csr(csr_pem)
+    except ValueError as error:
+        raise CryptoError("The stored CSR cannot be read.", code="csr_unreadable") from error
+    return name_openssl_oneline(csr.subject)
+
+
 def check_table_name(name: x509.Name, *, what: str = "The CSR's subject") -> None:
     """Refuse a name certdesk could not show whole: each attribute of Treezor's table at most once.
 

@@ -34,6 +34,18 @@ def subject_of(signing_request: SigningRequest) -> crypto.Subject:
     )
 
 
+def stored_subject(signing_request: SigningRequest) -> str:
+    """The subject exactly as the stored CSR holds it, as `openssl req -noout -subject` shows
+    it: what Treezor will read, not a re-formatting of certdesk's fields. A draft has no CSR
+    yet: its fields then, in the same format."""
+    if signing_request.csr_pem:
+        try:
+            return crypto.csr_subject_oneline(signing_request.csr_pem.encode("ascii", "replace"))
+        except crypto.CryptoError:
+            pass
+    return subject_of(signing_request).openssl_oneline()
+
+
 def open_requests(
     *, environment: Environment, purpose: str, renews: Certificate | None = None
 ) -> QuerySet[SigningRequest]:

@@ -10,7 +10,10 @@ expiry scan sends it again, with the same Message-ID so the copy is recognisable
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import get_connection
@@ -19,7 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from certificates import emails
-from certificates.models import Environment, OutboundEmail, Reminder
+from certificates.models import AuditEvent, Environment, OutboundEmail, Reminder
 from certificates.services.audit import Actor, audit_record
 from certificates.services.errors import ServiceError
 
@@ -46,6 +49,87 @@ def _abandoned_after() -> timedelta:
     return timedelta(seconds=RETRY_BACKOFF_MAX) + _stuck_after()
 
 
+class KeyMaterialRefused(ServiceError):
+    """The outgoing guard refused text on its way out (an email, a note); the refusal is
+    recorded in the audit log, and stays recorded even when the caller's transaction rolls back.
+
+    The audit event is written where the refusal happens, inside the caller's transaction (so a
+    caller that catches the refusal and commits, like the expiry scan, keeps it), and the
+    exception carries what was recorded. A caller whose transaction the refusal rolls back wraps
+    it in :func:`atomic_keeping_refusals`, which writes the event again after the rollback,
+    outside the block. Why not a second database connection: the audit chain has one writer at
+    a time (an advisory lock on PostgreSQL, SQLite's single writer), and the caller's own
+    transaction may hold it already, so a second connection would wait on itself.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        actor: Actor,
+        action: str,
+        environment: Environment | None,
+        details: dict[str, Any],
+        field: str | None = None,
+    ) -> None:
+        super().__init__(message, field=field)
+        self.actor = actor
+        self.action = action
+        self.environment = environment
+        self.details = details
+        self.event: AuditEvent | None = None
+
+    def record_if_lost(self) -> AuditEvent:
+        """Write the audit event, unless the one written earlier is still in the database."""
+        if (
+            self.event is not None
+            and AuditEvent.objects.filter(pk=self.event.pk, hash=self.event.hash).exists()
+        ):
+            return self.event
+        self.event = audit_record(
+            actor=self.actor,
+            action=self.action,
+            environment=self.environment,
+            details=self.details,
+        )
+        return self.event
+
+
+@contextmanager
+def atomic_keeping_refusals() -> Iterator[None]:
+    """``transaction.atomic()``, after which a :class:`KeyMaterialRefused` raised inside is
+    still in the audit log: the block rolls back, then the refusal is recorded again outside it
+    (when this block is itself inside a transaction, in that one; wrap the outer one too)."""
+    try:
+        with transaction.atomic():
+            yield
+    except KeyMaterialRefused as refused:
+        refused.record_if_lost()
+        raise
+
+
+def refuse_key_material(
+    message: str,
+    *,
+    actor: Actor,
+    action: str,
+    environment: Environment | None,
+    details: dict[str, Any],
+    field: str | None = None,
+) -> KeyMaterialRefused:
+    """Record the refusal now and return the exception to raise (see KeyMaterialRefused)."""
+    refused = KeyMaterialRefused(
+        message,
+        actor=actor,
+        action=action,
+        environment=environment,
+        details=details,
+        field=field,
+    )
+    refused.record_if_lost()
+    return refused
+
+
 def outbound_email_queue(
     *,
     actor: Actor,
@@ -56,7 +140,8 @@ def outbound_email_queue(
     """Store the email and queue its sending once the caller's transaction commits.
 
     Refused here already when it carries key material, so a refusal is an error the user sees,
-    not a silent failure in a worker.
+    not a silent failure in a worker: :class:`KeyMaterialRefused`, recorded as ``email.refused``
+    (callers that roll back on it use :func:`atomic_keeping_refusals`).
     """
     attachments = [
         {"filename": a.filename, "content": a.content, "mimetype": a.mimetype}
@@ -71,19 +156,17 @@ def outbound_email_queue(
         message_id="<probe@certdesk.invalid>",
     )
     if emails.carries_private_key(probe):
-        with transaction.atomic():
-            audit_record(
-                actor=actor,
-                action="email.refused",
-                environment=environment,
-                details={
-                    "subject": emails.loggable_subject(composed.subject),
-                    "to": composed.to,
-                },
-            )
-        raise ServiceError(
+        raise refuse_key_material(
             "This email would carry private-key material, so certdesk refused to send it. "
-            "Only CSRs and certificates are ever emailed."
+            "Only CSRs and certificates are ever emailed.",
+            actor=actor,
+            action="email.refused",
+            environment=environment,
+            details={
+                "kind": kind,
+                "subject": emails.loggable_subject(composed.subject),
+                "to": composed.to,
+            },
         )
     email = OutboundEmail.objects.create(
         kind=kind,

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from certificates import crypto, vault
+from certificates.dbfiles import erase_freed_pages
 from certificates.models import Certificate, Environment, Key, Purpose, SigningRequest
 from certificates.permissions import Action, require
 from certificates.selectors.requests import OPEN_STATUSES
@@ -349,6 +350,8 @@ def request_cancel(*, actor: Actor, signing_request: SigningRequest, reason: str
                     "why": "request cancelled",
                 },
             )
+            # Unrecoverable on this host (certificates/dbfiles.py).
+            transaction.on_commit(erase_freed_pages)
     signing_request.refresh_from_db()
     key.refresh_from_db()
     return signing_request

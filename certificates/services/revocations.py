@@ -9,13 +9,23 @@ from django.db import transaction
 from django.utils import timezone
 
 from certificates import crypto, emails
+from certificates.dbfiles import erase_freed_pages
 from certificates.models import Certificate, Key, OutboundEmail, Revocation
 from certificates.permissions import Action, require
-from certificates.selectors.requests import subject_of
+from certificates.selectors.requests import stored_subject
 from certificates.services.audit import Actor, audit_record
 from certificates.services.errors import ServiceError
 from certificates.services.keys import company_name
-from certificates.services.outbox import outbound_email_queue
+from certificates.services.outbox import (
+    atomic_keeping_refusals,
+    outbound_email_queue,
+    refuse_key_material,
+)
+
+NOTE_REFUSED = (
+    "The note carries private-key material, so certdesk refused it: nothing was recorded or "
+    "sent. Write the note again without the key, and treat that key as compromised."
+)
 
 NO_LONGER_NEEDED = (
     Revocation.Reason.SUPERSEDED,
@@ -35,7 +45,7 @@ def _revocation_email(certificate: Certificate, revocation: Revocation) -> email
         "purpose": request.get_purpose_display(),
         "certificate": certificate,
         "serial": certificate.serial,
-        "subject": subject_of(request).openssl_oneline(),
+        "subject": stored_subject(request),
         "certificate_subject": certificate.subject,
         "fingerprint": crypto.format_fingerprint(certificate.fingerprint),
         "key_fingerprint": crypto.format_fingerprint(request.key.fingerprint),
@@ -72,6 +82,19 @@ def _request_revocation(
     note: str,
 ) -> Revocation:
     environment = certificate.signing_request.environment
+    if not environment.tam_emails and crypto.contains_private_key_material(
+        note.encode("utf-8", "replace")
+    ):
+        # With a TAM address the outgoing guard refuses the email (``email.refused``); without
+        # one the note would still be stored, so it is refused here the same way.
+        raise refuse_key_material(
+            NOTE_REFUSED,
+            actor=actor,
+            action="revocation.note_refused",
+            environment=environment,
+            details={"serial": certificate.serial, "reason": reason},
+            field="note",
+        )
     revocation = Revocation.objects.create(
         certificate=certificate,
         reason=reason,
@@ -118,7 +141,8 @@ def revocation_report_compromise(
         raise ServiceError(
             "The compromise cannot be suspected since a future date.", field="suspected_since"
         )
-    with transaction.atomic():
+    # A refused note rolls everything back, and its refusal is still recorded.
+    with atomic_keeping_refusals():
         _open_revocation_check(certificate)
         now = timezone.now()
         Key.objects.filter(
@@ -159,7 +183,7 @@ def revocation_request(
         )
     if reason == Revocation.Reason.OTHER and not note.strip():
         raise ServiceError("Say why in the note when the reason is 'other'.", field="note")
-    with transaction.atomic():
+    with atomic_keeping_refusals():
         _open_revocation_check(certificate)
         return _request_revocation(
             actor=actor, certificate=certificate, reason=reason, suspected_since=None, note=note
@@ -226,5 +250,7 @@ def key_destroy(*, actor: Actor, key: Key) -> Key:
             environment=environment,
             details={"key_fingerprint": key.fingerprint},
         )
+        # Unrecoverable on this host: SQLite's zeroed pages folded into the file, its log cut.
+        transaction.on_commit(erase_freed_pages)
     key.refresh_from_db()
     return key

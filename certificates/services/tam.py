@@ -15,12 +15,12 @@ from certificates.selectors.requests import (
     SENDABLE,
     same_purpose_conflict,
     same_purpose_message,
-    subject_of,
+    stored_subject,
 )
 from certificates.services.audit import Actor, audit_record
 from certificates.services.errors import ServiceError
 from certificates.services.keys import company_name
-from certificates.services.outbox import outbound_email_queue
+from certificates.services.outbox import atomic_keeping_refusals, outbound_email_queue
 
 
 def cancelled_message(signing_request: SigningRequest) -> str:
@@ -56,7 +56,7 @@ def tam_email_compose(
                 "request": r,
                 "filename": attachment.filename,
                 "fingerprint": crypto.format_fingerprint(r.key.fingerprint),
-                "subject": subject_of(r).openssl_oneline(),
+                "subject": stored_subject(r),
                 "renews": r.renews,
             }
             for r, attachment in zip(signing_requests, attachments, strict=True)
@@ -103,7 +103,8 @@ def tam_send(
     """Email the CSRs to the environment's TAM; they become ``sent`` (a resend is recorded)."""
     if actor.user is not None:
         require(actor.user, Action.REQUEST, environment)
-    with transaction.atomic():
+    # A refusal by the outgoing guard rolls the send back and stays in the audit log.
+    with atomic_keeping_refusals():
         # Locked so two clicks on "Send" cannot both mark and both email.
         locked = list(
             SigningRequest.objects.select_for_update(of=("self",))

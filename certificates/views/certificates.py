@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,10 +22,13 @@ from certificates.forms import (
 )
 from certificates.models import Certificate, Environment, Revocation
 from certificates.permissions import Action, environments_for, require, user_can
+from certificates.selectors.email_states import emails_about
 from certificates.services import Actor, ServiceError
 from certificates.services.certificates import ConfirmationNeeded
 from certificates.services.keys import company_name
+from certificates.services.outbox import KeyMaterialRefused
 from certificates.services.revocations import (
+    NOTE_REFUSED,
     key_destroy,
     revocation_confirm,
     revocation_report_compromise,
@@ -189,6 +192,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "confirm_form": RevocationConfirmedForm(initial={"confirmed_on": timezone.localdate()}),
             "renew_url": reverse("wizard_start") + "?" + urlencode({"renews": certificate.pk}),
             "timeline": selectors.certificate_timeline(certificate),
+            "email_states": emails_about(certificate),
         },
     )
 
@@ -226,7 +230,23 @@ def download_key(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _forget_note(form: CompromiseForm | RevokeForm, refused: bool) -> None:
+    """Rule 6: a note the outgoing guard refused is never sent back into the form (it would sit
+    in the page, the browser's history and caches): the field comes back empty, with why."""
+    name = form.add_prefix("note")
+    if not refused and not crypto.contains_private_key_material(
+        str(form.data.get(name) or "").encode("utf-8", "replace")
+    ):
+        return
+    data = form.data.copy() if isinstance(form.data, QueryDict) else {**form.data}
+    data[name] = ""
+    form.data = data
+    if not refused:
+        form.add_error("note", NOTE_REFUSED)
+
+
 @never_cache
+@sensitive_post_parameters("note")
 def report_compromise(request: HttpRequest, pk: int) -> HttpResponse:
     certificate = certificate_for(request, pk, Action.CUSTODY)
     form = CompromiseForm(
@@ -240,6 +260,9 @@ def report_compromise(request: HttpRequest, pk: int) -> HttpResponse:
                 suspected_since=form.cleaned_data["suspected_since"],
                 note=form.cleaned_data["note"],
             )
+        except KeyMaterialRefused as refused:
+            _forget_note(form, refused=True)
+            form.add_error("note", refused.message)
         except ServiceError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
@@ -258,6 +281,7 @@ def report_compromise(request: HttpRequest, pk: int) -> HttpResponse:
                     "contact Treezor yourself now to revoke the certificate.",
                 )
             return redirect("certificate_detail", pk=certificate.pk)
+    _forget_note(form, refused=False)
     return render(
         request,
         "certificates/certificate_compromise.html",
@@ -266,6 +290,7 @@ def report_compromise(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @never_cache
+@sensitive_post_parameters("note")
 def revoke(request: HttpRequest, pk: int) -> HttpResponse:
     certificate = certificate_for(request, pk, Action.CUSTODY)
     form = RevokeForm(access.post_data(request))
@@ -277,11 +302,15 @@ def revoke(request: HttpRequest, pk: int) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
                 note=form.cleaned_data["note"],
             )
+        except KeyMaterialRefused as refused:
+            _forget_note(form, refused=True)
+            form.add_error("note", refused.message)
         except ServiceError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
             messages.success(request, "The revocation request is on its way to the TAM.")
             return redirect("certificate_detail", pk=certificate.pk)
+    _forget_note(form, refused=False)
     return render(
         request, "certificates/certificate_revoke.html", {"certificate": certificate, "form": form}
     )

@@ -17,6 +17,7 @@ from certificates import crypto, selectors, services
 from certificates.forms import CancelRequestForm, MarkSentForm, Pkcs12Form
 from certificates.models import Certificate, SigningRequest
 from certificates.permissions import Action, user_can
+from certificates.selectors.email_states import emails_about
 from certificates.services import Actor, ServiceError
 from certificates.services.keys import KeyFormat, company_name
 from certificates.services.requests import CANCEL_REASON_MAX_LENGTH
@@ -43,7 +44,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "signing_request": signing_request,
             "environment": environment,
-            "subject": selectors.subject_of(signing_request),
+            "subject": selectors.stored_subject(signing_request),
             "fingerprint": crypto.format_fingerprint(signing_request.key.fingerprint),
             "csr_filename": crypto.treezor_filename(company, "csr", signing_request.purpose),
             "key_filename": crypto.treezor_filename(company, "privatekey", signing_request.purpose),
@@ -56,6 +57,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "mark_sent_form": MarkSentForm(initial={"sent_on": timezone.localdate()}),
             "certificates": signing_request.certificates.order_by("-not_after"),
             "timeline": selectors.request_timeline(signing_request),
+            "email_states": emails_about(signing_request),
         },
     )
 

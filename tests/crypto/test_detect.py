@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import random
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -270,3 +271,96 @@ def test_self_signed_certificate_is_not_key_material(rsa_key: rsa.RSAPrivateKey)
     certificate = _self_signed(rsa_key)
     assert not crypto.contains_private_key_material(certificate.public_bytes(DER))
     assert not crypto.contains_private_key_material(base64.b64encode(certificate.public_bytes(DER)))
+
+
+def _lines(text: bytes, width: int) -> bytes:
+    return b"\n".join(text[i : i + width] for i in range(0, len(text), width))
+
+
+@pytest.mark.parametrize("width", [4, 8, 15, 17, 33])
+@pytest.mark.parametrize("form", ["pkcs1-der", "pkcs8-der", "sec1-der", "encrypted-pkcs8-der"])
+def test_base64_key_in_short_lines_inside_a_note_is_detected(
+    key_forms: dict[str, bytes], form: str, width: int
+) -> None:
+    """Issue 12, point 7: a key written as base64 in 15-character lines (or any width) in a
+    revocation note, after a sentence and before a signature, is caught."""
+    body = _lines(base64.b64encode(key_forms[form]), width)
+    note = b"The laptop was stolen. For the record, the key was\n" + body + b"\nThanks, Bob"
+    assert crypto.contains_private_key_material(note)
+
+
+def test_base64_key_indented_quoted_or_in_html_lines_is_detected(
+    key_forms: dict[str, bytes],
+) -> None:
+    """Indentation, e-mail quote marks, CRLF and HTML line breaks between the pieces are
+    normalised away before the base64 is decoded."""
+    pieces = [
+        base64.b64encode(key_forms["pkcs8-der"])[i : i + 15]
+        for i in range(0, len(base64.b64encode(key_forms["pkcs8-der"])), 15)
+    ]
+    samples = [
+        b"\n".join(b"    " + piece for piece in pieces),
+        b"\n".join(b"> " + piece for piece in pieces),
+        b"\r\n".join(pieces),
+        b"<p>Key:<br>" + b"<br>\n".join(pieces) + b"</p>",
+        b" ".join(pieces),
+    ]
+    for sample in samples:
+        assert crypto.contains_private_key_material(sample), sample[:40]
+
+
+def test_hex_key_in_every_usual_spelling_is_detected(key_forms: dict[str, bytes]) -> None:
+    """Hex runs are decoded too: plain, `openssl asn1parse`-like colons, spaced bytes, 0x and
+    \\x prefixes, cut into lines and preceded by prose."""
+    der = key_forms["sec1-der"]
+    plain = der.hex().encode()
+    samples = [
+        plain,
+        b"note: " + _lines(plain, 15) + b" end",
+        b":".join(f"{byte:02x}".encode() for byte in der),
+        _lines(b" ".join(f"{byte:02X}".encode() for byte in der), 48),
+        b", ".join(f"0x{byte:02x}".encode() for byte in der),
+        b"".join(f"\\x{byte:02x}".encode() for byte in der),
+    ]
+    for sample in samples:
+        found = crypto.find_private_key_material(sample)
+        assert found is not None, sample[:40]
+        assert "hex" in found, sample[:40]
+
+
+def test_armour_split_over_lines_and_base64_of_a_pem_are_detected(
+    key_forms: dict[str, bytes],
+) -> None:
+    """A PEM key cut into 15-character lines (its BEGIN line split too), and the base64 of a
+    whole PEM file, are both caught."""
+    pem = key_forms["pkcs8-pem"]
+    assert crypto.contains_private_key_material(_lines(pem.replace(b"\n", b""), 15))
+    assert crypto.contains_private_key_material(_lines(base64.b64encode(pem), 15))
+
+
+def test_normalised_scan_leaves_public_material_and_prose_alone(
+    ca: LocalCA, csr: x509.CertificateSigningRequest, cert: x509.Certificate
+) -> None:
+    """What the TAM emails carry (CSRs, certificates, fingerprints in hex with colons, prose)
+    is still not mistaken for a key once whitespace and punctuation are removed."""
+    fingerprint = cert.fingerprint(hashes.SHA256()).hex(":").encode()
+    samples = [
+        _lines(crypto.csr_to_pem(csr).replace(b"\n", b""), 15),
+        _lines(base64.b64encode(cert.public_bytes(DER)), 15),
+        cert.public_bytes(DER).hex().encode(),
+        b"Fingerprint " + fingerprint + b"\nSerial " + hex(cert.serial_number).encode(),
+        b"Please begin with the private key ceremony; add a decade of bead face cafe data.",
+        ca.bundle_pem().replace(b"\n", b" "),
+    ]
+    for sample in samples:
+        assert not crypto.contains_private_key_material(sample), sample[:40]
+
+
+def test_crafted_worst_case_is_scanned_in_well_under_a_second() -> None:
+    """A megabyte built so every few bytes look like the start of a key (the most shape checks
+    the normalised scan can be made to do) is still scanned in bounded time (about 0.6 s on a
+    laptop; 3 s allowed for a slow CI machine): the scan stays linear."""
+    crafted = base64.b64encode(bytes.fromhex("300602010002") * (750_000 // 6))
+    started = time.perf_counter()
+    assert not crypto.contains_private_key_material(crafted)
+    assert time.perf_counter() - started < 3
