@@ -7,11 +7,7 @@ urlpatterns = [
     path("", core.dashboard, name="dashboard"),
     path("setup/", core.first_run, name="first_run"),
     path("healthz", core.healthz, name="healthz"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(template_name="certificates/login.html"),
-        name="login",
-    ),
+    path("login/", core.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("reauthenticate/", core.reauthenticate_view, name="reauthenticate"),
     # The request wizard, one URL per step; the state lives in the session between steps.

@@ -34,7 +34,20 @@ def secret_key_problem(value: str) -> str | None:
     return None
 
 
-def refuse_unsafe_production(*, secret_key: str, debug: bool, encryption_keys: list[str]) -> None:
+def audit_key_problem(value: str) -> str | None:
+    """Say why ``value`` cannot key the audit chain's HMAC, or None when it can."""
+    from certificates.auditchain import AuditKeyError, decode_key
+
+    try:
+        decode_key(value)
+    except AuditKeyError as error:
+        return str(error)
+    return None
+
+
+def refuse_unsafe_production(
+    *, secret_key: str, debug: bool, encryption_keys: list[str], audit_key: str = ""
+) -> None:
     """Stop a production process before it serves anything with an unsafe configuration."""
     problems: list[str] = []
     if problem := secret_key_problem(secret_key):
@@ -47,6 +60,12 @@ def refuse_unsafe_production(*, secret_key: str, debug: bool, encryption_keys: l
     if not encryption_keys:
         problems.append(
             "CERTDESK_ENCRYPTION_KEYS is not set; private keys cannot be stored without it "
+            "(generate one with: python -c 'import base64, secrets; "
+            "print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())')"
+        )
+    if problem := audit_key_problem(audit_key):
+        problems.append(
+            f"{problem}; it keys the audit log's chain and must be kept apart from the database "
             "(generate one with: python -c 'import base64, secrets; "
             "print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())')"
         )
@@ -66,6 +85,23 @@ def development_encryption_key(path: Path) -> str:
 
     O_EXCL makes the web, worker and beat processes, which start together, agree on one key.
     """
+    return _development_key_file(
+        path,
+        f"certdesk: created the encryption key for private keys at {path}. Back it up apart "
+        "from the database: without it the stored private keys cannot be read.",
+    )
+
+
+def development_audit_key(path: Path) -> str:
+    """The laptop's CERTDESK_AUDIT_KEY, kept in ``path`` (``var/audit.key``), made once."""
+    return _development_key_file(
+        path,
+        f"certdesk: created the audit log key at {path}. Keep it apart from the database: "
+        "without it the audit log cannot be verified.",
+    )
+
+
+def _development_key_file(path: Path, announcement: str) -> str:
     if path.exists():
         return path.read_text(encoding="ascii").strip()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,11 +118,7 @@ def development_encryption_key(path: Path) -> str:
         return path.read_text(encoding="ascii").strip()
     finally:
         draft.unlink()
-    print(
-        f"certdesk: created the encryption key for private keys at {path}. Back it up apart "
-        "from the database: without it the stored private keys cannot be read.",
-        file=sys.stderr,
-    )
+    print(announcement, file=sys.stderr)
     return key
 
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 from email.utils import getaddresses
+from ipaddress import ip_network
 from pathlib import Path
 
 import environ
 
 from config.environment import (
     DEVELOPMENT_SECRET_KEY,
+    audit_key_problem,
+    development_audit_key,
     development_encryption_key,
     private_folder,
     private_sqlite_file,
@@ -55,9 +58,21 @@ CERTDESK_ENCRYPTION_KEYS: list[str] = env.list("CERTDESK_ENCRYPTION_KEYS", defau
 if not CERTDESK_ENCRYPTION_KEYS and not PRODUCTION:
     CERTDESK_ENCRYPTION_KEYS = [development_encryption_key(VAR_DIR / "encryption.key")]
 
+# Keys the audit log's chain (an HMAC per event) and its checkpoints: urlsafe base64 of 32
+# bytes, kept apart from the database and its backups, so a database writer cannot recompute
+# the chain. Unset on a laptop: var/audit.key is created once; production refuses to start.
+CERTDESK_AUDIT_KEY = env.str("CERTDESK_AUDIT_KEY", default="")
+if not CERTDESK_AUDIT_KEY and not PRODUCTION:
+    CERTDESK_AUDIT_KEY = development_audit_key(VAR_DIR / "audit.key")
+if not PRODUCTION and (_audit_key_problem := audit_key_problem(CERTDESK_AUDIT_KEY)):
+    raise environ.ImproperlyConfigured(f"{_audit_key_problem}.")
+
 if PRODUCTION:
     refuse_unsafe_production(
-        secret_key=SECRET_KEY, debug=DEBUG, encryption_keys=CERTDESK_ENCRYPTION_KEYS
+        secret_key=SECRET_KEY,
+        debug=DEBUG,
+        encryption_keys=CERTDESK_ENCRYPTION_KEYS,
+        audit_key=CERTDESK_AUDIT_KEY,
     )
 
 INSTALLED_APPS = [
@@ -74,6 +89,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: forwarded headers only from CERTDESK_TRUSTED_PROXIES, and a body over
+    # CERTDESK_REQUEST_MAX_BYTES refused (413) before anything reads it (certificates/middleware).
+    "certificates.middleware.TrustedProxyMiddleware",
+    "certificates.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -81,11 +100,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Logs out a session older than CERTDESK_SESSION_MAX_HOURS, however active.
+    "certificates.middleware.SessionMaxAgeMiddleware",
     "certificates.middleware.FirstRunMiddleware",
     # Every page needs a login unless its view says otherwise (login, first run, /healthz).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A 403/404 at a private-key URL is audited as key.export_refused.
+    "certificates.middleware.KeyExportRefusalMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -117,7 +140,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        # secure_delete: freed content is zeroed, so a destroyed key leaves no bytes behind
+        # (with the checkpoint of certificates/dbfiles.py; README, "Operations").
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+        "PRAGMA secure_delete=ON;",
     }
     _sqlite_name = str(DATABASES["default"].get("NAME") or "")
     if _sqlite_name not in {"", ":memory:"} and Path(_sqlite_name).parent.is_dir():
@@ -157,10 +183,16 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Per account (user name): this many failures lock it for the cool-off.
 AXES_FAILURE_LIMIT = env.int("CERTDESK_LOGIN_FAILURE_LIMIT", default=5)
+# Per address: a much higher limit, so colleagues behind one NAT are not locked out together by
+# one person's typos; it still stops one source spraying guesses over many accounts.
+CERTDESK_LOGIN_ADDRESS_FAILURE_LIMIT = env.int("CERTDESK_LOGIN_ADDRESS_FAILURE_LIMIT", default=50)
+# Applies the two limits separately (axes itself has one limit for every parameter).
+AXES_HANDLER = "certificates.lockout.CertdeskAxesHandler"
 CERTDESK_LOGIN_COOLOFF_MINUTES = env.int("CERTDESK_LOGIN_COOLOFF_MINUTES", default=15)
 AXES_COOLOFF_TIME = timedelta(minutes=CERTDESK_LOGIN_COOLOFF_MINUTES)
-# Counted per user name AND, separately, per address; either reaching the limit locks. Per user
+# Counted per user name AND, separately, per address; either reaching ITS limit locks. Per user
 # stops guesses at one account spread over many addresses (a botnet); per address stops one
 # source trying a few passwords on every account (spraying). The combination ("this user from
 # this address") would stop neither. The price: anyone can lock an account for the cool-off by
@@ -248,6 +280,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "certificates.tasks.expiry_scan",
         "schedule": timedelta(seconds=CERTDESK_EXPIRY_SCAN_SECONDS),
     },
+    # The audit log's signed checkpoint, to the log stream and (when the log grew) by email to
+    # the administrators: what verify_audit_log --checkpoint detects truncation with.
+    "audit-checkpoint": {
+        "task": "certificates.tasks.audit_checkpoint",
+        "schedule": timedelta(seconds=env.int("CERTDESK_AUDIT_CHECKPOINT_SECONDS", default=3600)),
+    },
 }
 
 # Domain settings (DESIGN.md, rules 7 and 9).
@@ -261,7 +299,13 @@ CERTDESK_REMINDER_DAYS = sorted(
 )
 # Uploads (CSRs, certificates, CA bundles) larger than this are refused before parsing.
 CERTDESK_UPLOAD_MAX_BYTES = env.int("CERTDESK_UPLOAD_MAX_BYTES", default=1_000_000)
-DATA_UPLOAD_MAX_MEMORY_SIZE = CERTDESK_UPLOAD_MAX_BYTES * 2 + 100_000
+# Whole request bodies: two files of the upload limit (a form may carry a certificate and a CA
+# bundle) plus 64 KiB for the multipart headers and the other fields. Larger ones are refused
+# with 413 before they are read (certificates/middleware.py), chunked ones included.
+CERTDESK_REQUEST_MAX_BYTES = CERTDESK_UPLOAD_MAX_BYTES * 2 + 64 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = CERTDESK_REQUEST_MAX_BYTES
+# Uploaded files stay in memory up to the body limit, so none is ever spooled to a temp file.
+FILE_UPLOAD_MAX_MEMORY_SIZE = CERTDESK_REQUEST_MAX_BYTES
 CERTDESK_SITE_URL = env.str("CERTDESK_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Every certdesk command must name its user (--user USERNAME, whose roles then apply); off: a
 # command without --user acts as the server operator, who holds the encryption keys anyway.
@@ -291,6 +335,8 @@ SESSION_COOKIE_HTTPONLY = True
 CERTDESK_SESSION_IDLE_MINUTES = env.int("CERTDESK_SESSION_IDLE_MINUTES", default=30)
 SESSION_COOKIE_AGE = CERTDESK_SESSION_IDLE_MINUTES * 60
 SESSION_SAVE_EVERY_REQUEST = True
+# And however active, a session ends this long after its login (certificates/middleware.py).
+CERTDESK_SESSION_MAX_HOURS = env.int("CERTDESK_SESSION_MAX_HOURS", default=12)
 HTTPS = env.bool("CERTDESK_HTTPS", default=PRODUCTION)
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
@@ -300,7 +346,20 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=HTTPS)
 # Behind a TLS-terminating proxy (docker compose, a load balancer) that sets the header.
 CERTDESK_BEHIND_PROXY = env.bool("CERTDESK_BEHIND_PROXY", default=False)
-if CERTDESK_BEHIND_PROXY:
+# The proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: addresses or networks
+# (CIDR). Requests from any other sender have those headers removed (certificates/middleware.py).
+# Loopback is always trusted (the container's own health probe). Empty with
+# CERTDESK_BEHIND_PROXY=true: loopback and the private ranges (a proxy on the docker host).
+CERTDESK_TRUSTED_PROXIES: list[str] = env.list("CERTDESK_TRUSTED_PROXIES", default=[])
+for _proxy in CERTDESK_TRUSTED_PROXIES:
+    try:
+        ip_network(_proxy, strict=False)
+    except ValueError:
+        raise environ.ImproperlyConfigured(
+            f"CERTDESK_TRUSTED_PROXIES: {_proxy!r} is not an address or a network like "
+            "10.0.0.0/8; separate entries with commas."
+        ) from None
+if CERTDESK_BEHIND_PROXY or CERTDESK_TRUSTED_PROXIES:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # The address failed logins are counted against: behind the proxy, the one the proxy saw (else
 # every user would share the proxy's address, and five typos anywhere would lock everyone out).
@@ -330,19 +389,21 @@ LOGGING = {
     "filters": {
         "redact_private_keys": {"()": "certificates.logfilters.RedactPrivateKeys"},
         "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+        # The calendar feed's token is its credential: masked in every line (config/accesslog.py).
+        "mask_calendar_tokens": {"()": "config.accesslog.MaskCalendarTokens"},
     },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["redact_private_keys"],
+            "filters": ["redact_private_keys", "mask_calendar_tokens"],
         },
         # Errors of requests (500s) to ADMINS, as Django does by default; nothing without ADMINS.
         "mail_admins": {
             "class": "django.utils.log.AdminEmailHandler",
             "level": "ERROR",
-            "filters": ["require_debug_false", "redact_private_keys"],
+            "filters": ["require_debug_false", "redact_private_keys", "mask_calendar_tokens"],
         },
     },
     "root": {

@@ -18,7 +18,9 @@ case "$1" in
         # Here, not at build time: STATIC_ROOT lives under /app/var (a volume that would keep the
         # previous image's files) and production's manifest storage needs production settings.
         python manage.py collectstatic --no-input
-        exec gunicorn config.wsgi --bind 0.0.0.0:8000 --workers "${WEB_CONCURRENCY:-2}" "$@"
+        # Request limits, timeout and the masked access log: config/gunicorn_conf.py.
+        exec gunicorn config.wsgi --config python:config.gunicorn_conf \
+            --bind 0.0.0.0:8000 --workers "${WEB_CONCURRENCY:-2}" "$@"
         ;;
     worker)
         shift

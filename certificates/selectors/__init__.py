@@ -11,6 +11,7 @@ from certificates.selectors.requests import (
     open_requests,
     same_purpose_conflict,
     same_purpose_message,
+    stored_subject,
     subject_of,
     tam_send_plan,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "same_purpose_conflict",
     "same_purpose_message",
     "status_of",
+    "stored_subject",
     "subject_of",
     "tam_send_plan",
 ]

@@ -541,3 +541,87 @@ def user_create(
             f"The username '{username}' was just taken; choose another.", field="username"
         ) from None
     return user
+
+
+def _user_roles(user: User) -> dict[str, str]:
+    """{environment slug: role} of ``user``: what the audit event of a (re)activation shows."""
+    return {
+        membership.environment.slug: membership.role
+        for membership in Membership.objects.filter(user=user).select_related("environment")
+    }
+
+
+def user_deactivate(*, actor: Actor, user: User) -> User:
+    """Close ``user``'s account: no login, no session, no role, no calendar feed, no reminder.
+
+    Users are never deleted (their audit events name them, and a deletion would rewrite those
+    events' actor): deactivation is the way out, and ``user_reactivate`` the way back. Their
+    memberships stay, inert while the account is inactive, so reactivation restores them.
+    An administrator cannot deactivate themselves, and the last active administrator stays.
+    """
+    _require_administrator(actor)
+    with transaction.atomic():
+        # The active administrators' rows are locked first, in one order, so that two
+        # administrators deactivating each other at once cannot both succeed and leave nobody.
+        administrators = list(
+            get_user_model()
+            .objects.select_for_update()
+            .filter(is_superuser=True, is_active=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        current = get_user_model().objects.select_for_update().get(pk=user.pk)
+        username = current.get_username()
+        if not current.is_active:
+            raise ServiceError(f"{username} is deactivated already.", field="user")
+        if actor.user is not None and actor.user.pk == current.pk:
+            raise ServiceError(
+                "You cannot deactivate your own account; ask another administrator.",
+                field="user",
+            )
+        if current.is_superuser and not set(administrators) - {current.pk}:
+            raise ServiceError(
+                f"{username} is the last active administrator; make someone else an "
+                "administrator first, or nobody could open Settings.",
+                field="user",
+            )
+        current.is_active = False
+        current.save(update_fields=["is_active"])
+        audit_record(
+            actor=actor,
+            action="settings.user_deactivated",
+            target=current,
+            details={
+                "username": username,
+                "email": current.email,
+                "administrator": current.is_superuser,
+                "roles": _user_roles(current),
+            },
+        )
+    user.is_active = False
+    return current
+
+
+def user_reactivate(*, actor: Actor, user: User) -> User:
+    """Open a deactivated account again, with the memberships it kept."""
+    _require_administrator(actor)
+    with transaction.atomic():
+        current = get_user_model().objects.select_for_update().get(pk=user.pk)
+        username = current.get_username()
+        if current.is_active:
+            raise ServiceError(f"{username} is active already.", field="user")
+        current.is_active = True
+        current.save(update_fields=["is_active"])
+        audit_record(
+            actor=actor,
+            action="settings.user_reactivated",
+            target=current,
+            details={
+                "username": username,
+                "email": current.email,
+                "administrator": current.is_superuser,
+                "roles": _user_roles(current),
+            },
+        )
+    user.is_active = True
+    return current

@@ -1,9 +1,14 @@
-"""First run, health probe, dashboard and password re-entry."""
+"""First run, health probe, dashboard, login and password re-entry."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model, login, logout
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -12,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET
 
-from certificates import selectors, services
+from certificates import lockout, selectors, services
 from certificates.forms import FirstAdminForm, ReauthenticateForm
 from certificates.views import access
 
@@ -55,6 +60,30 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "certificates/dashboard.html", {"rows": rows})
 
 
+def _attempts_left_text(request: HttpRequest, username: str) -> str:
+    """What a failed login says of the lockout ahead (the account's and the address's counts)."""
+    left = lockout.attempts_left(username=username, ip=access.client_ip(request))
+    minutes = settings.CERTDESK_LOGIN_COOLOFF_MINUTES
+    return (
+        f"{left} attempt{'s' if left != 1 else ''} left before logins are refused for "
+        f"{minutes} minutes."
+    )
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login page, saying after a failure how many attempts are left before the
+    lockout (django-axes counts them; certificates/lockout.py)."""
+
+    template_name = "certificates/login.html"
+
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
+        context: dict[str, Any] = {"form": form}
+        username = str(form.data.get("username", "")).strip()
+        if username:
+            context["attempts_left"] = _attempts_left_text(self.request, username)
+        return self.render_to_response(self.get_context_data(**context))
+
+
 @never_cache
 @sensitive_post_parameters("password")
 def reauthenticate_view(request: HttpRequest) -> HttpResponse:
@@ -80,5 +109,9 @@ def reauthenticate_view(request: HttpRequest) -> HttpResponse:
             # A session that keeps failing its own password is likely not its owner's: end it.
             # AxesMiddleware answers with the lockout page.
             logout(request)
-        form.add_error("password", "That is not your password. Type it again.")
+        form.add_error(
+            "password",
+            "That is not your password. Type it again. "
+            + _attempts_left_text(request, request.user.get_username()),
+        )
     return render(request, "certificates/reauthenticate.html", {"form": form, "next": next_url})

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django import forms
+from django.conf import settings as django_settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
@@ -23,7 +24,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
-from certificates import crypto
+from certificates import crypto, lockout
 from certificates.forms_settings import (
     ROLE_EXPLANATIONS,
     CompanyProfileForm,
@@ -37,6 +38,7 @@ from certificates.models import CompanyProfile, Environment, Membership, Role
 from certificates.services import settings as services
 from certificates.services.audit import Actor
 from certificates.services.errors import ServiceError
+from certificates.services.lockout import login_lock_reset
 from certificates.views import access
 from certificates.views.access import superuser_required
 
@@ -355,6 +357,94 @@ def user_add(request: HttpRequest) -> HttpResponse:
     return render(request, "certificates/settings/user_add.html", {"form": form})
 
 
+@superuser_required
+@require_GET
+def people(request: HttpRequest) -> HttpResponse:
+    """Everyone who has an account: active or not, administrator or not, and their roles.
+
+    Accounts are deactivated here, never deleted (their audit events keep who acted).
+    """
+    users = (
+        get_user_model()
+        .objects.order_by("-is_active", "username")
+        .prefetch_related("memberships__environment")
+    )
+    return render(request, "certificates/settings/people.html", {"people": users})
+
+
+def _person(pk: int) -> User:
+    user: User = get_object_or_404(get_user_model(), pk=pk)
+    return user
+
+
+@superuser_required
+@require_POST
+def user_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    """Deactivate an account: the first POST asks for confirmation, the confirmed one acts."""
+    person = _person(pk)
+    if request.POST.get("confirm") != "yes":
+        return render(request, "certificates/settings/user_deactivate.html", {"person": person})
+    try:
+        services.user_deactivate(actor=Actor.from_request(request), user=person)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            f"{person.get_username()} is deactivated: they can no longer log in, and their "
+            "sessions and calendar feed stop working. Their roles are kept for a reactivation.",
+        )
+    return redirect("settings_people")
+
+
+@superuser_required
+@require_POST
+def user_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    """Open a deactivated account again, with the roles it had."""
+    person = _person(pk)
+    try:
+        services.user_reactivate(actor=Actor.from_request(request), user=person)
+    except ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{person.get_username()} is active again, with their roles.")
+    return redirect("settings_people")
+
+
+@superuser_required
+def login_locks(request: HttpRequest) -> HttpResponse:
+    """Accounts and addresses locked out by failed logins, each with an Unlock button (a POST of
+    ``username`` or ``ip``: audited, then back here)."""
+    if request.method == "POST":
+        what = request.POST.get("username", "") or request.POST.get("ip", "")
+        try:
+            cleared = login_lock_reset(
+                actor=Actor.from_request(request),
+                username=request.POST.get("username", ""),
+                ip=request.POST.get("ip", ""),
+            )
+        except ServiceError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                f"{what} unlocked: {cleared} failed-login record{'s' if cleared != 1 else ''} "
+                "forgotten.",
+            )
+        return redirect("settings_login_locks")
+    return render(
+        request,
+        "certificates/settings/login_locks.html",
+        {
+            "accounts": lockout.locked_accounts(),
+            "addresses": lockout.locked_addresses(),
+            "account_limit": django_settings.AXES_FAILURE_LIMIT,
+            "address_limit": django_settings.CERTDESK_LOGIN_ADDRESS_FAILURE_LIMIT,
+            "cooloff_minutes": django_settings.CERTDESK_LOGIN_COOLOFF_MINUTES,
+        },
+    )
+
+
 urlpatterns = [
     path("", home, name="settings_home"),
     path("company/", company, name="settings_company"),
@@ -366,5 +456,9 @@ urlpatterns = [
         member_remove,
         name="settings_member_remove",
     ),
+    path("people/", people, name="settings_people"),
     path("people/add/", user_add, name="settings_user_add"),
+    path("people/locked/", login_locks, name="settings_login_locks"),
+    path("people/<int:pk>/deactivate/", user_deactivate, name="settings_user_deactivate"),
+    path("people/<int:pk>/reactivate/", user_reactivate, name="settings_user_reactivate"),
 ]

@@ -47,10 +47,16 @@ ACTING_COMMANDS = {
     "rotate_encryption_keys",
     "send_reminders",
     "verify_audit_log",
+    "audit_checkpoint",
 }
 # Prints a fresh random key; reads no setting and no row, so there is nobody to check.
 NOT_ACTING = {"generate_encryption_key"}
-ADMINISTRATORS_ONLY = ["rotate_encryption_keys", "send_reminders", "verify_audit_log"]
+ADMINISTRATORS_ONLY = [
+    "rotate_encryption_keys",
+    "send_reminders",
+    "verify_audit_log",
+    "audit_checkpoint",
+]
 
 
 def run(name: str, *args: str) -> tuple[str, str]:
@@ -465,6 +471,7 @@ def arguments_of(
         "rotate_encryption_keys": [],
         "send_reminders": ["--dry-run"],
         "verify_audit_log": [],
+        "audit_checkpoint": [],
     }[command]
 
 

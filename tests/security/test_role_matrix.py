@@ -169,6 +169,19 @@ MATRIX: dict[str, Case] = {
         "POST", "/settings/environments/sandbox/members/{membership}/remove/", ADMINISTRATORS
     ),
     "settings/people/add/": Case("GET", "/settings/people/add/", ADMINISTRATORS),
+    # Locked-out logins, each with an Unlock button (a POST: tests/security/test_lockout.py).
+    "settings/people/locked/": Case("GET", "/settings/people/locked/", ADMINISTRATORS),
+    "settings/people/": Case("GET", "/settings/people/", ADMINISTRATORS),
+    # Without confirm=yes, the confirmation page.
+    "settings/people/<int:pk>/deactivate/": Case(
+        "POST", "/settings/people/{person}/deactivate/", ADMINISTRATORS
+    ),
+    # The viewer is active: the people page, with a message saying so.
+    "settings/people/<int:pk>/reactivate/": Case(
+        "POST",
+        "/settings/people/{person}/reactivate/",
+        (*ADMINISTRATORS[:-1], "302 /settings/people/"),
+    ),
     "outbox/": Case("GET", "/outbox/", ADMINISTRATORS),
     "calendar/": Case("GET", "/calendar/", logged_in("200")),
     # No login: the token is the credential (a bad one is 404: see below).
@@ -265,6 +278,7 @@ def world(
             "ready": ready.pk,
             "certificate": certificate.pk,
             "membership": Membership.objects.get(user=viewer).pk,
+            "person": viewer.pk,
             "token": calendar_feed_replace(actor=Actor.cli(), user=viewer),
         },
         sandbox_secrets=[SANDBOX_COMMON_NAME, certificate.serial, certificate.fingerprint],

@@ -30,3 +30,32 @@ def test_the_session_lasts_as_long_as_the_user_is_active_and_ends_when_idle(
         response = client.get("/")
     assert response.status_code == 302
     assert response["Location"] == "/login/?next=/"
+
+
+def test_an_active_session_still_ends_at_its_absolute_lifetime(
+    client: Client, admin_user: User
+) -> None:
+    """CERTDESK_SESSION_MAX_HOURS (12) after the login the session ends, however active: a
+    request every 20 minutes keeps it until 11 h 50, and the first one past 12 h asks for the
+    login again."""
+    assert settings.CERTDESK_SESSION_MAX_HOURS == 12
+    start = datetime.now(UTC)
+    with time_machine.travel(start, tick=False):
+        client.force_login(admin_user)
+    for minutes in range(20, 12 * 60, 20):
+        with time_machine.travel(start + timedelta(minutes=minutes), tick=False):
+            assert client.get("/").status_code == 200, f"logged out after {minutes} minutes"
+    with time_machine.travel(start + timedelta(hours=12, minutes=1), tick=False):
+        response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=/"
+
+
+def test_a_session_without_its_login_time_is_ended(client: Client, admin_user: User) -> None:
+    """A session made before the absolute lifetime existed (no login time recorded) is logged
+    out rather than kept forever."""
+    client.force_login(admin_user)
+    session = client.session
+    del session["certdesk_logged_in_at"]
+    session.save()
+    assert client.get("/").status_code == 302

@@ -19,6 +19,7 @@ from certificates.forms_settings import prepare_renewals_choice
 from certificates.models import AuditEvent, CompanyProfile, Environment, Membership
 from certificates.services import settings as services
 from certificates.services.audit import Actor
+from certificates.services.calendar import calendar_feed_replace
 from certificates.services.errors import ServiceError
 from tests.conftest import migrated_environment
 from tests.testca import LocalCA
@@ -777,3 +778,119 @@ def test_settings_home_reads_as_many_queries_for_many_environments(
     for n in range(3):
         Environment.objects.create(name=f"Staging {n}", slug=f"staging-{n}")
     assert count() == few
+
+
+# --- People: deactivate and reactivate, never delete (issue 12, point 3) ----------------------
+
+
+def test_the_people_page_lists_every_account_with_its_roles(
+    admin_client: Client, sandbox: Environment
+) -> None:
+    """Active and deactivated people, their roles, and the button that fits each."""
+    alice = User.objects.create_user("alice", "alice@acme.com")
+    Membership.objects.create(user=alice, environment=sandbox, role="custodian")
+    User.objects.create_user("carol", "carol@acme.com", is_active=False)
+    page = admin_client.get(reverse("settings_people"))
+    assert page.status_code == 200
+    text = " ".join(page.content.decode().split())
+    assert "Sandbox: custodian" in text
+    assert "Deactivate alice" in text
+    assert "deactivated</strong>" in text
+    assert "Reactivate carol" in text
+    assert "Deactivate admin" not in text  # not yourself
+    assert reverse("settings_people") in admin_client.get(reverse("settings_home")).content.decode()
+
+
+def test_deactivating_a_person_closes_their_account_and_is_audited(
+    admin_client: Client, sandbox: Environment
+) -> None:
+    """The first POST asks; the confirmed one deactivates: alice's open session stops working,
+    she cannot log in, her calendar feed is gone, her role is kept, and the audit log says who
+    did it."""
+    alice = User.objects.create_user("alice", "alice@acme.com", "alice's long password")
+    Membership.objects.create(user=alice, environment=sandbox, role="custodian")
+    alice_client = Client()
+    alice_client.force_login(alice)
+    assert alice_client.get("/").status_code == 200
+    feed = f"/calendar/{calendar_feed_replace(actor=Actor.cli(), user=alice)}.ics"
+    assert Client().get(feed).status_code == 200
+    url = reverse("settings_user_deactivate", args=[alice.pk])
+
+    confirm = admin_client.post(url)
+    assert confirm.status_code == 200
+    assert "Deactivate alice?" in confirm.content.decode()
+    alice.refresh_from_db()
+    assert alice.is_active
+
+    done = admin_client.post(url, {"confirm": "yes"}, follow=True)
+    assert "alice is deactivated" in done.content.decode()
+    assert not User.objects.get(pk=alice.pk).is_active
+    assert Membership.objects.filter(user=alice, role="custodian").exists()
+    assert alice_client.get("/").status_code == 302  # to the login page
+    assert not Client().login(username="alice", password="alice's long password")
+    assert Client().get(feed).status_code == 404
+    event = AuditEvent.objects.get(action="settings.user_deactivated")
+    assert (event.actor_label, event.target_id) == ("admin", str(alice.pk))
+    assert event.details["roles"] == {"sandbox": "custodian"}
+
+
+def test_reactivating_a_person_restores_their_roles_and_is_audited(
+    admin_client: Client, sandbox: Environment
+) -> None:
+    """A reactivated account logs in again with the roles it had; the audit log records it."""
+    alice = User.objects.create_user("alice", "alice@acme.com", "alice's long password")
+    Membership.objects.create(user=alice, environment=sandbox, role="viewer")
+    services.user_deactivate(actor=Actor.cli(), user=alice)
+    response = admin_client.post(reverse("settings_user_reactivate", args=[alice.pk]), follow=True)
+    assert "alice is active again" in response.content.decode()
+    alice.refresh_from_db()
+    assert alice.is_active
+    assert Client().login(username="alice", password="alice's long password")
+    assert AuditEvent.objects.filter(
+        action="settings.user_reactivated", actor_label="admin", target_id=str(alice.pk)
+    ).exists()
+
+
+def test_deactivation_refuses_yourself_the_last_administrator_and_twice(
+    admin_client: Client, admin_user: User
+) -> None:
+    """An administrator cannot lock themselves out, the last administrator stays, and a second
+    deactivation says it is done already; each refusal changes nothing and records nothing."""
+    refused = admin_client.post(
+        reverse("settings_user_deactivate", args=[admin_user.pk]), {"confirm": "yes"}, follow=True
+    )
+    assert "You cannot deactivate your own account" in refused.content.decode()
+    with pytest.raises(ServiceError, match="last active administrator"):
+        services.user_deactivate(actor=Actor.cli(), user=admin_user)
+    admin_user.refresh_from_db()
+    assert admin_user.is_active
+    carol = User.objects.create_user("carol", is_active=False)
+    again = admin_client.post(
+        reverse("settings_user_deactivate", args=[carol.pk]), {"confirm": "yes"}, follow=True
+    )
+    assert "carol is deactivated already" in again.content.decode()
+    with pytest.raises(ServiceError, match="active already"):
+        services.user_reactivate(actor=Actor.cli(), user=admin_user)
+    assert not AuditEvent.objects.filter(action__startswith="settings.user_").exists()
+
+
+def test_only_administrators_deactivate(make_member: Callable[[str, Environment], User]) -> None:
+    """The services refuse a non-administrator, even one holding every role."""
+    sandbox = migrated_environment("Sandbox")
+    custodian = make_member("custodian", sandbox)
+    alice = User.objects.create_user("alice")
+    with pytest.raises(PermissionDenied):
+        services.user_deactivate(actor=Actor(user=custodian), user=alice)
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
+    with pytest.raises(PermissionDenied):
+        services.user_reactivate(actor=Actor(user=custodian), user=alice)
+    assert not AuditEvent.objects.filter(action__startswith="settings.user_").exists()
+
+
+def test_people_actions_on_an_unknown_account_are_404(admin_client: Client) -> None:
+    """A missing account is a plain 404, never a 500."""
+    for name in ("settings_user_deactivate", "settings_user_reactivate"):
+        assert (
+            admin_client.post(reverse(name, args=[999999]), {"confirm": "yes"}).status_code == 404
+        )
