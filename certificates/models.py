@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from email.utils import make_msgid
 from typing import Any, ClassVar, NoReturn
 
 from django.conf import settings
@@ -397,6 +399,11 @@ class AuditEvent(models.Model):
         raise AppendOnlyError("Audit events cannot be deleted.")
 
 
+def new_message_id() -> str:
+    """A fresh Message-ID: random, so two databases (a restore, a copy) never reuse one."""
+    return make_msgid(idstring=uuid.uuid4().hex, domain="certdesk")
+
+
 class OutboundEmail(models.Model):
     """Every email certdesk sends, kept as the outbox administrators read: never key material.
 
@@ -432,6 +439,15 @@ class OutboundEmail(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     created_by_label = models.CharField(max_length=150, blank=True)
+    # Who asked for it, to be told if it finally fails (users are never deleted).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The Message-ID header: random, stored, so it stays unique across a restore that rewinds
+    # the ids (RFC 5322 3.6.4).
+    message_id = models.CharField(max_length=255, unique=True, default=new_message_id)
+    # The sending form's one-time token: a repeated submission finds this email, never sends twice.
+    submission_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     sending_started_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
