@@ -51,13 +51,12 @@ class TrustedProxyMiddleware:
 
 def _too_large(limit: int) -> HttpResponse:
     # No request context: the user is not known yet this early, and the body is never read.
-    response = HttpResponse(
+    # No Connection: close here: WSGI forbids hop-by-hop headers from the application (runserver
+    # answers 500 to one); the server closes a connection whose body was left unread.
+    return HttpResponse(
         render_to_string("413.html", {"limit_kib": limit // 1024}),
         status=413,
     )
-    # The rest of the body is still on the way: the connection cannot be reused.
-    response["Connection"] = "close"
-    return response
 
 
 class RequestBodyLimitMiddleware:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from wsgiref.util import is_hop_by_hop
 
 import pytest
 from django.conf import settings
@@ -73,7 +74,8 @@ def test_a_200_mb_content_length_is_refused_without_reading_the_body() -> None:
     )
     assert response.status_code == 413
     assert "larger than certdesk accepts" in text(response)
-    assert response["Connection"] == "close"
+    # A hop-by-hop header from the application breaks WSGI servers (runserver answered 500).
+    assert not [name for name in response.headers if is_hop_by_hop(name)]
 
 
 def test_a_chunked_body_over_the_cap_is_refused_after_reading_at_most_the_cap() -> None:
