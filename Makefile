@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format typecheck check bench clean install
+.PHONY: run test lint format typecheck check bench drill clean install
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ test: $(STAMP)
 # (BENCH_DATABASE_URL, BENCH_REDIS_URL), about six minutes; not part of `make test`.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+# Fault drill: its own PostgreSQL, Redis, gunicorn, Celery worker and beat and an SMTP sink on
+# spare ports under a temporary folder; the broker-down, broker-frozen and database-frozen cases;
+# prints a table; about two minutes; not part of `make test` (README, Operations).
+drill: $(STAMP)
+	$(BIN)/python -m drill
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

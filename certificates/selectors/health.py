@@ -1,14 +1,31 @@
-"""What /healthz reports, and the worker heartbeat it shows."""
+"""What /healthz reports, and the worker heartbeat it shows.
+
+Every check runs in its own thread with a fresh client (never the request's database
+connection, which a frozen server would hold for good) and its own timeouts, and the probe waits
+for all of them at most ``CERTDESK_HEALTH_TIMEOUT_SECONDS``: a check not done by then is reported
+down, so /healthz answers within that budget whatever is down, refused or frozen. A check still
+waiting from an earlier probe is not started again (at most one stuck thread per check and
+process); it ends by itself once the server answers or its own timeout fires.
+"""
 
 from __future__ import annotations
 
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import redis
 from django.conf import settings
-from django.core.cache import cache
-from django.db import connection
+from django.core.cache import cache, caches
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.utils import load_backend
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 HEARTBEAT_CACHE_KEY = "certdesk:worker-heartbeat"
 
@@ -20,32 +37,134 @@ def heartbeat_record() -> datetime:
     return now
 
 
-def _database_answers() -> bool:
+def _database_check(timeout: float) -> str:
+    """A fresh connection (connect and statement timeouts of the probe's budget) answers
+    ``SELECT 1``; closed again whatever happens."""
+    configured = connections.settings[DEFAULT_DB_ALIAS]
+    settings_dict: dict[str, Any] = {**configured, "OPTIONS": {**configured.get("OPTIONS", {})}}
+    backend = load_backend(settings_dict["ENGINE"])
+    postgresql = settings_dict["ENGINE"] == "django.db.backends.postgresql"
+    if postgresql:
+        # libpq counts whole seconds, 2 at least.
+        settings_dict["OPTIONS"]["connect_timeout"] = max(2, math.ceil(timeout))
+    probe = backend.DatabaseWrapper(settings_dict, DEFAULT_DB_ALIAS)
     try:
-        with connection.cursor() as cursor:
+        with probe.cursor() as cursor:
+            if postgresql:
+                # A server that accepts the connection but is too slow to answer.
+                cursor.execute(
+                    "SELECT set_config('statement_timeout', %s, false)",
+                    [f"{math.ceil(timeout * 1000)}ms"],
+                )
             cursor.execute("SELECT 1")
-            return bool(cursor.fetchone() == (1,))
-    except Exception:  # any driver error means "does not answer", the probe's only question
-        return False
+            if cursor.fetchone() != (1,):
+                raise RuntimeError("SELECT 1 did not return 1")
+    finally:
+        probe.close()
+    return "ok"
 
 
-def _broker_answers(url: str) -> bool:
+def _broker_check(url: str, timeout: float) -> str:
+    client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
     try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
-        return bool(client.ping())
-    except redis.RedisError:
-        return False
+        if not client.ping():
+            raise RuntimeError("PING was not answered with PONG")
+    finally:
+        client.close()
+    return "ok"
 
 
-def health_report() -> dict[str, str | bool]:
-    """What /healthz answers: ok only when the database (and a Redis broker) answer."""
-    report: dict[str, str | bool] = {"database": "ok" if _database_answers() else "down"}
+def _cache_check() -> str:
+    """The worker's heartbeat, read with a fresh cache client (its timeouts: settings.CACHES)."""
+    fresh = caches.create_connection("default")
+    try:
+        heartbeat = fresh.get(HEARTBEAT_CACHE_KEY)
+    finally:
+        fresh.close()
+    return str(heartbeat) if heartbeat else "never seen"
+
+
+# The thread of each check still running, from this probe or an earlier one.
+_running: dict[str, threading.Thread] = {}
+_running_lock = threading.Lock()
+_BUSY = "an earlier check is still waiting for an answer"
+
+
+def _run_checks(
+    checks: dict[str, Callable[[], str]], budget: float
+) -> dict[str, str | BaseException | None]:
+    """Each check's result (its value or the exception it raised), None when not done in time
+    and ``_BUSY`` when the previous one has not ended yet."""
+    results: dict[str, str | BaseException | None] = dict.fromkeys(checks)
+    started: list[threading.Thread] = []
+
+    def run(name: str, check: Callable[[], str]) -> None:
+        try:
+            results[name] = check()
+        except Exception as error:  # any failure means "does not answer", the probe's question
+            logger.warning(
+                "healthz: the %s check failed: %s: %s", name, type(error).__name__, error
+            )
+            results[name] = error
+
+    for name, check in checks.items():
+        with _running_lock:
+            previous = _running.get(name)
+            if previous is not None and previous.is_alive():
+                results[name] = _BUSY
+                continue
+            thread = threading.Thread(
+                target=run, args=(name, check), name=f"healthz-{name}", daemon=True
+            )
+            _running[name] = thread
+        thread.start()
+        started.append(thread)
+    deadline = time.monotonic() + budget
+    for thread in started:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return dict(results)
+
+
+def _state(result: str | BaseException | None, budget: float) -> tuple[str, str | None]:
+    """("ok" or "down", the reason when down); the reason names no host, port or user: /healthz
+    is public, and the server log has the details."""
+    if result is None:
+        return "down", f"no answer within {budget:g} s"
+    if result == _BUSY:
+        return "down", _BUSY
+    if isinstance(result, BaseException):
+        return "down", f"{type(result).__name__} (details in the server log)"
+    return "ok", None
+
+
+def health_report() -> dict[str, Any]:
+    """What /healthz answers: ok only when the database, the cache (and a Redis broker) answer
+    within ``CERTDESK_HEALTH_TIMEOUT_SECONDS``; ``problems`` says why a part is down."""
+    began = time.monotonic()
+    budget = float(settings.CERTDESK_HEALTH_TIMEOUT_SECONDS)
     broker_url: str = settings.CELERY_BROKER_URL
+    checks: dict[str, Callable[[], str]] = {
+        "database": lambda: _database_check(budget),
+        "cache": _cache_check,
+    }
     if broker_url.startswith(("redis://", "rediss://")):
-        report["broker"] = "ok" if _broker_answers(broker_url) else "down"
-    else:
-        report["broker"] = "not checked (file-system broker)"
-    heartbeat = cache.get(HEARTBEAT_CACHE_KEY)
-    report["worker_heartbeat"] = heartbeat or "never seen"
-    report["ok"] = "down" not in (report["database"], report["broker"])
+        checks["broker"] = lambda: _broker_check(broker_url, budget)
+    results = _run_checks(checks, budget)
+
+    report: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    for name in ("database", "broker", "cache"):
+        if name not in checks:
+            report[name] = "not checked (file-system broker)"
+            continue
+        report[name], reason = _state(results[name], budget)
+        if reason is not None:
+            problems[name] = reason
+    heartbeat = results["cache"]
+    report["worker_heartbeat"] = (
+        heartbeat if report["cache"] == "ok" else "unknown (the cache does not answer)"
+    )
+    report["ok"] = not problems
+    report["problems"] = problems
+    report["seconds"] = round(time.monotonic() - began, 2)
     return report

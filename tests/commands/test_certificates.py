@@ -11,7 +11,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import OperationalError
+from django.db import OperationalError, connection
 
 from certificates import crypto
 from certificates.management.commands import list_certificates
@@ -241,12 +241,14 @@ def test_list_reads_everything_in_one_query(ca: LocalCA, django_assert_num_queri
     for environment in ("sandbox", "production"):
         install(ca, make_request(environment=environment))
     install(ca, make_request(), days=20)
+    # On PostgreSQL the monitoring statement timeout is set before and reset after (_common.py).
+    queries = 3 if connection.vendor == "postgresql" else 1
 
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(queries):
         list_status()
     install(ca, make_request(environment="production"), days=40)
     install(ca, make_request(purpose="signature"), days=50)
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(queries):
         list_status()
 
 

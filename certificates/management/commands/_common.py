@@ -18,6 +18,7 @@ came from the command line and which operating-system login ran it.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError, connection
 
 from certificates import crypto
 from certificates.models import Certificate, Environment, Purpose, SigningRequest
@@ -74,10 +76,11 @@ class CertdeskCommand(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            self.actor = actor_from(options.get("user"))
-            if self.administrators_only:
-                require_administrator(self.actor, self._command_name())
-            self.run(options)
+            with monitoring_statement_timeout(self._command_name()):
+                self.actor = actor_from(options.get("user"))
+                if self.administrators_only:
+                    require_administrator(self.actor, self._command_name())
+                self.run(options)
         except (ServiceError, crypto.CryptoError, PermissionDenied, VaultError) as error:
             raise CommandError(one_line(str(error)) or type(error).__name__) from None
 
@@ -91,6 +94,37 @@ class CertdeskCommand(BaseCommand):
 
     def run(self, options: dict[str, Any]) -> None:
         raise NotImplementedError
+
+
+# --- bounded waits -----------------------------------------------------------------------
+
+# Commands that monitoring runs unattended (cron, Nagios) and that must end with an answer: on
+# PostgreSQL each of their statements is bounded by CERTDESK_MONITORING_STATEMENT_TIMEOUT_SECONDS,
+# so a locked or overloaded database gives their "database unreadable" exit (3) instead of a
+# check that never ends. Connecting is bounded for every command (CERTDESK_DB_CONNECT_TIMEOUT_
+# SECONDS, libpq's connect_timeout), which is what answers a stopped or frozen server.
+MONITORING_COMMANDS = frozenset({"list_certificates", "verify_audit_log"})
+
+
+@contextmanager
+def monitoring_statement_timeout(command: str) -> Iterator[None]:
+    """Within: the statement timeout of a monitoring ``command`` on PostgreSQL (nothing
+    elsewhere); reset afterwards, so that a connection shared with the caller (tests,
+    call_command) keeps its own."""
+    if command not in MONITORING_COMMANDS or connection.vendor != "postgresql":
+        yield
+        return
+    milliseconds = math.ceil(settings.CERTDESK_MONITORING_STATEMENT_TIMEOUT_SECONDS * 1000)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('statement_timeout', %s, false)", [f"{milliseconds}ms"])
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET statement_timeout")
+        except DatabaseError:
+            pass  # the connection is broken or its transaction aborted: nothing to restore
 
 
 # --- who acts --------------------------------------------------------------------------------

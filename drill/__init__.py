@@ -1,0 +1,1 @@
+"""The fault drill (``make drill``): certdesk on a local stack of its own, faults injected."""
