@@ -147,9 +147,3 @@ def build_message(
     for attachment in attachments:
         message.attach(attachment["filename"], attachment["content"], attachment["mimetype"])
     return message
-
-
-def message_id_for(outbound_id: int) -> str:
-    """Deterministic, so a message sent twice after a crash is recognisably the same one."""
-    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip("> ") or "certdesk.invalid"
-    return f"<certdesk-outbox-{outbound_id}@{domain}>"

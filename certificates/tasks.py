@@ -3,7 +3,7 @@
 from smtplib import SMTPException
 from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from certificates import selectors
 from certificates.services import outbox, reminders
@@ -16,19 +16,33 @@ def heartbeat() -> str:
     return selectors.heartbeat_record().isoformat()
 
 
+# The errors a later attempt may not meet: the mail server refusing for now, the network.
+RETRIED_ERRORS = (SMTPException, OSError)
+
+
 @shared_task(
     name="certificates.tasks.send_outbound_email",
+    bind=True,
     # Acknowledged after it ran: a worker lost mid-task leaves the message to be delivered again.
     acks_late=True,
-    autoretry_for=(SMTPException, OSError),
-    retry_backoff=outbox.RETRY_BACKOFF,
-    retry_backoff_max=outbox.RETRY_BACKOFF_MAX,
-    retry_jitter=True,
     max_retries=outbox.MAX_RETRIES,
 )
-def send_outbound_email(email_id: int) -> str:
-    """Send one outbox email; SMTP and network errors retry with backoff."""
-    return outbound_email_deliver(email_id=email_id)
+def send_outbound_email(self: Task[Any, Any], email_id: int) -> str:
+    """Send one outbox email; SMTP and network errors retry after outbox.retry_delay (from
+    15-30 s, doubling, up to 15-30 min), at most outbox.MAX_RETRIES times."""
+    try:
+        return outbound_email_deliver(email_id=email_id)
+    except RETRIED_ERRORS as error:
+        if self.request.retries >= outbox.MAX_RETRIES:
+            raise  # this task's retries are spent: it fails, the row stays failed (the scan's)
+        raise self.retry(exc=error, countdown=outbox.retry_delay(self.request.retries)) from error
+
+
+@shared_task(name="certificates.tasks.outbox_requeue")
+def outbox_requeue() -> dict[str, int]:
+    """Beat's frequent pass (CERTDESK_OUTBOX_REQUEUE_SECONDS): emails stored while the broker was
+    down, or whose task it lost, are handed to it again."""
+    return outbox.outbound_email_requeue_unsent().summary()
 
 
 @shared_task(name="certificates.tasks.expiry_scan")

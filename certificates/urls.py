@@ -19,6 +19,7 @@ urlpatterns = [
     path("requests/<int:pk>/csr/", requests.download_csr, name="request_csr"),
     path("requests/<int:pk>/key/", requests.download_key, name="request_key"),
     path("requests/<int:pk>/sent-by-hand/", requests.mark_sent, name="request_mark_sent"),
+    path("requests/<int:pk>/resend/", requests.resend, name="request_resend"),
     path("requests/<int:pk>/cancel/", requests.cancel, name="request_cancel"),
     path("", include("certificates.views.lists")),
     path("environments/<slug:slug>/send/", requests.send_to_tam, name="send_to_tam"),

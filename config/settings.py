@@ -135,6 +135,25 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+# A reused connection is checked before its first query of each request, so a PostgreSQL restart
+# costs a reconnect, not a 500 on the first request of every worker.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Bounded waits (issue 13): no service may hold a request or a command for good. Connecting to
+# PostgreSQL gives up after this long (libpq's connect_timeout; 2 s at least). The health probe
+# and the monitoring commands also bound each statement (certificates/selectors/health.py,
+# certificates/management/commands/_common.py); other queries are not bounded by certdesk.
+CERTDESK_DB_CONNECT_TIMEOUT_SECONDS = env.int("CERTDESK_DB_CONNECT_TIMEOUT_SECONDS", default=3)
+# Statement timeout of list_certificates and verify_audit_log on PostgreSQL, per statement.
+CERTDESK_MONITORING_STATEMENT_TIMEOUT_SECONDS = env.int(
+    "CERTDESK_MONITORING_STATEMENT_TIMEOUT_SECONDS", default=30
+)
+# /healthz's budget: every check runs at once and any not done within it is reported down, so
+# the probe answers within about this long whatever is down or frozen (keep it under 5).
+CERTDESK_HEALTH_TIMEOUT_SECONDS = env.float("CERTDESK_HEALTH_TIMEOUT_SECONDS", default=3.0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", CERTDESK_DB_CONNECT_TIMEOUT_SECONDS
+    )
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Web, worker and beat share one file; WAL and a busy timeout keep them from tripping up.
     DATABASES["default"]["OPTIONS"] = {
@@ -152,9 +171,21 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
+# Connect and read timeout of every Redis client (broker, cache, result backend): a Redis that
+# is down or frozen fails a send or a page within seconds instead of holding it until gunicorn
+# kills the worker.
+CERTDESK_REDIS_TIMEOUT_SECONDS = env.float("CERTDESK_REDIS_TIMEOUT_SECONDS", default=3.0)
 CACHES = {
     "default": env.cache_url("CACHE_URL", default=REDIS_URL or f"filecache://{VAR_DIR / 'cache'}")
 }
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # Handed to redis-py's connection pool.
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "socket_connect_timeout": CERTDESK_REDIS_TIMEOUT_SECONDS,
+            "socket_timeout": CERTDESK_REDIS_TIMEOUT_SECONDS,
+        }
+    )
 
 # Argon2 first (new and upgraded hashes); the others only read hashes made before a change.
 PASSWORD_HASHERS = [
@@ -256,7 +287,18 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     for _folder in CELERY_BROKER_TRANSPORT_OPTIONS.values():
         private_folder(Path(str(_folder)))
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        # kombu's Redis transport hands these to redis-py: a publish to a frozen broker fails
+        # after the timeout (times Celery's publish retries) instead of hanging for minutes.
+        "socket_connect_timeout": CERTDESK_REDIS_TIMEOUT_SECONDS,
+        "socket_timeout": CERTDESK_REDIS_TIMEOUT_SECONDS,
+    }
+# Connecting to the broker (any transport) gives up after this long.
+CELERY_BROKER_CONNECTION_TIMEOUT = CERTDESK_REDIS_TIMEOUT_SECONDS
+# The same for a Redis result backend, when one is set.
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = CERTDESK_REDIS_TIMEOUT_SECONDS
+CELERY_REDIS_SOCKET_TIMEOUT = CERTDESK_REDIS_TIMEOUT_SECONDS
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -270,8 +312,18 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # How often the expiry scan runs (rules 7 and 9); a missed run is caught up by the next one.
 CERTDESK_EXPIRY_SCAN_SECONDS = env.int("CERTDESK_EXPIRY_SCAN_SECONDS", default=3600)
+# How often beat hands again to the broker the outbox emails stored while it was down (or whose
+# task it lost): those queued longer than this and never attempted. An email waiting for the
+# broker leaves within about twice this after the broker is back.
+CERTDESK_OUTBOX_REQUEUE_SECONDS = env.int("CERTDESK_OUTBOX_REQUEUE_SECONDS", default=60)
 # One static schedule, read by the single beat process.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "outbox-requeue": {
+        "task": "certificates.tasks.outbox_requeue",
+        "schedule": timedelta(seconds=CERTDESK_OUTBOX_REQUEUE_SECONDS),
+        # Runs that piled up while no worker took them are dropped: the next one does it all.
+        "options": {"expires": CERTDESK_OUTBOX_REQUEUE_SECONDS},
+    },
     "heartbeat": {
         "task": "certificates.tasks.heartbeat",
         "schedule": timedelta(seconds=env.int("CERTDESK_HEARTBEAT_SECONDS", default=300)),

@@ -11,6 +11,7 @@ from django.utils.http import urlencode
 
 from certificates.models import Certificate, Environment, Purpose, SigningRequest
 from certificates.permissions import Action, environments_for
+from certificates.selectors.email_states import EmailState, latest_tam_emails
 from certificates.selectors.status import (
     CertificateStatus,
     certificates_in_service,
@@ -40,8 +41,16 @@ class DashboardCell:
     status: CertificateStatus | None = None
     days_left: int | None = None
     in_flight: list[SigningRequest] = field(default_factory=list)
+    # The newest CSR email to the TAM of each sent request, by request id (issue 13: the cell
+    # says "sent" only when the mail server accepted it; queued, retrying or failed otherwise).
+    tam_emails: dict[int, EmailState] = field(default_factory=dict)
     action_label: str = ""
     action_url: str = ""
+
+    @property
+    def in_flight_states(self) -> list[tuple[SigningRequest, EmailState | None]]:
+        """Each open request with the state of its latest email to the TAM (None: none)."""
+        return [(r, self.tam_emails.get(r.pk)) for r in self.in_flight]
 
     @property
     def purpose_label(self) -> str:
@@ -116,6 +125,12 @@ def dashboard_rows(user: object, *, now: datetime | None = None) -> list[Dashboa
         environment__in=environments, status__in=OPEN_STATUSES
     ).order_by("-created_at", "-pk"):
         open_requests.setdefault((request.environment_id, request.purpose), []).append(request)
+    tam_emails = latest_tam_emails(
+        r
+        for requests in open_requests.values()
+        for r in requests
+        if r.status == SigningRequest.Status.SENT
+    )
 
     rows = []
     for environment in environments:
@@ -130,6 +145,7 @@ def dashboard_rows(user: object, *, now: datetime | None = None) -> list[Dashboa
                 certificate=current.get(key),
                 in_flight=open_requests.get(key, []),
             )
+            cell.tam_emails = {r.pk: tam_emails[r.pk] for r in cell.in_flight if r.pk in tam_emails}
             if cell.certificate is not None:
                 cell.status = status_of(cell.certificate, now=now)
                 cell.days_left = days_left(cell.certificate.not_after, now)

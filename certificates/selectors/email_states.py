@@ -8,13 +8,16 @@ Bodies and attachments are never loaded.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.contrib.auth import get_user_model
 from django.db import models
+from django.utils import timezone
 
 from certificates import crypto
-from certificates.models import AuditEvent, OutboundEmail
+from certificates.models import AuditEvent, OutboundEmail, SigningRequest
 
 # The audit actions that queue an email about their target, with the outbox id in details.
 QUEUEING_ACTIONS = (
@@ -37,6 +40,16 @@ class EmailState:
     summary: str
     error: str
     attempts: int
+    # Set when the email finally failed (given up or refused): the sender was told (issue 13).
+    given_up: bool = False
+
+    @property
+    def state(self) -> str:
+        """One word for short places (the dashboard, a list): queued, sending, sent, retrying,
+        failed (given up for good) or refused."""
+        if self.status == OutboundEmail.Status.FAILED:
+            return "failed" if self.given_up else "retrying"
+        return self.status
 
 
 def emails_about(target: models.Model) -> list[EmailState]:
@@ -86,6 +99,7 @@ def _state(email: OutboundEmail) -> EmailState:
             f"Not sent yet: attempt {email.attempts} failed; certdesk tries again automatically."
         )
     return EmailState(
+        given_up=email.status == status.FAILED and email.attempts >= MAX_ATTEMPTS,
         pk=email.pk,
         kind=email.get_kind_display(),
         to=[str(address) for address in email.to],
@@ -96,3 +110,63 @@ def _state(email: OutboundEmail) -> EmailState:
         error=error,
         attempts=email.attempts,
     )
+
+
+TAM_SEND_ACTIONS = ("request.sent_to_tam", "request.resent_to_tam")
+
+
+def latest_tam_emails(signing_requests: Iterable[SigningRequest]) -> dict[int, EmailState]:
+    """Each request's newest CSR email to the TAM, by request id, in two queries whatever the
+    number of requests (the dashboard's count stays constant). A request marked sent by hand
+    has none: it is absent from the answer."""
+    targets = {str(r.pk): r.pk for r in signing_requests}
+    if not targets:
+        return {}
+    email_ids: dict[int, set[int]] = {}
+    for target_id, details in AuditEvent.objects.filter(
+        target_type=SigningRequest._meta.model_name or "",
+        target_id__in=list(targets),
+        action__in=TAM_SEND_ACTIONS,
+    ).values_list("target_id", "details"):
+        if isinstance(details, dict) and isinstance(details.get("email"), int):
+            email_ids.setdefault(targets[target_id], set()).add(details["email"])
+    every_id = set().union(*email_ids.values()) if email_ids else set()
+    if not every_id:
+        return {}
+    states = {
+        email.pk: _state(email)
+        for email in OutboundEmail.objects.filter(pk__in=every_id).defer(
+            "body_text", "body_html", "attachments"
+        )
+    }
+    latest: dict[int, EmailState] = {}
+    for request_id, ids in email_ids.items():
+        found = [states[i] for i in ids if i in states]
+        if found:
+            latest[request_id] = max(found, key=lambda state: (state.created_at, state.pk))
+    return latest
+
+
+# How long a failed TAM email stays in its sender's "failed emails" notice on the dashboard.
+FAILED_NOTICE_DAYS = 30
+
+
+def failed_emails_of(user: object, *, now: datetime | None = None) -> list[EmailState]:
+    """The TAM emails ``user`` asked for that failed (retrying, given up, or refused) in the
+    last :data:`FAILED_NOTICE_DAYS` days, newest first: the dashboard's notice for the sender."""
+    from certificates.services.outbox import TAM_KINDS
+
+    if not isinstance(user, get_user_model()) or user.pk is None:
+        return []
+    now = now or timezone.now()
+    rows = (
+        OutboundEmail.objects.filter(
+            created_by=user,
+            kind__in=TAM_KINDS,
+            status__in=[OutboundEmail.Status.FAILED, OutboundEmail.Status.REFUSED],
+            created_at__gte=now - timedelta(days=FAILED_NOTICE_DAYS),
+        )
+        .defer("body_text", "body_html", "attachments")
+        .order_by("-created_at", "-pk")
+    )
+    return [_state(email) for email in rows]

@@ -18,7 +18,7 @@ from certificates.services.requests import (
     request_import_check,
 )
 from certificates.services.setup import FirstRunClosedError, first_admin_create
-from certificates.services.tam import request_mark_sent, tam_send
+from certificates.services.tam import request_mark_sent, tam_resend, tam_send
 
 __all__ = [
     "Actor",
@@ -39,5 +39,6 @@ __all__ = [
     "request_import",
     "request_import_check",
     "request_mark_sent",
+    "tam_resend",
     "tam_send",
 ]

@@ -10,29 +10,38 @@ expiry scan sends it again, with the same Message-ID so the copy is recognisable
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import random
+import uuid
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import get_connection
-from django.db import transaction
-from django.db.models import Q
+from django.db import DatabaseError, transaction
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
-from certificates import emails
+from certificates import crypto, emails
 from certificates.models import AuditEvent, Environment, OutboundEmail, Reminder
 from certificates.services.audit import Actor, audit_record
 from certificates.services.errors import ServiceError
 
 logger = logging.getLogger(__name__)
+# Spreads retries apart; not a secret (the jitter of retry_delay).
+_random = random.SystemRandom()
 
-# Celery's retries of one send task (tasks.send_outbound_email): 1 + 8 attempts, backing off
-# from 30 s up to 30 min between them, so one task keeps trying for about an hour and a half.
+# Celery's retries of one send task (tasks.send_outbound_email): 1 + 8 attempts. The wait before
+# retry n (n = 0, 1, ...) is RETRY_BACKOFF * 2**n seconds, capped at RETRY_BACKOFF_MAX, times a
+# random factor in [0.5, 1.0] (retry_delay): 15-30 s, 30-60 s, ... up to 15-30 min, so one task
+# keeps trying for 46 min to 1 h 31 min in all, and never waits longer than 30 min between two.
 MAX_RETRIES = 8
 RETRY_BACKOFF = 30
 RETRY_BACKOFF_MAX = 1800
+RETRY_JITTER = (0.5, 1.0)
 # Past this many attempts in all (four tasks' worth: the first, then three given by the expiry
 # scan after Celery's retries ran out, i.e. most of a working day), an email stays ``failed``
 # for good, visible on the outbox page, and its reminder is ``failed``.
@@ -47,6 +56,20 @@ def _stuck_after() -> timedelta:
 def _abandoned_after() -> timedelta:
     """A queued or failed row untouched for this long has no Celery retry coming any more."""
     return timedelta(seconds=RETRY_BACKOFF_MAX) + _stuck_after()
+
+
+def retry_delay(retries: int, *, uniform: Callable[[float, float], float] | None = None) -> float:
+    """Seconds before the send task's retry number ``retries`` (0 for the first retry).
+
+    ``RETRY_BACKOFF * 2**retries``, capped at ``RETRY_BACKOFF_MAX``, times a random factor in
+    ``RETRY_JITTER`` ([0.5, 1.0]): spread out, so that emails failing together do not retry
+    together, yet never sooner than half the nominal delay (full jitter, Celery's own, gave
+    retries after 1 s). ``uniform`` is ``random.uniform``'s signature, for tests.
+    """
+    nominal = min(RETRY_BACKOFF * 2 ** max(retries, 0), RETRY_BACKOFF_MAX)
+    low, high = RETRY_JITTER
+    factor = (uniform or _random.uniform)(low, high)
+    return float(nominal * min(max(factor, low), high))
 
 
 class KeyMaterialRefused(ServiceError):
@@ -136,8 +159,13 @@ def outbound_email_queue(
     kind: str,
     composed: emails.ComposedEmail,
     environment: Environment | None = None,
+    submission_token: uuid.UUID | None = None,
 ) -> OutboundEmail:
     """Store the email and queue its sending once the caller's transaction commits.
+
+    ``actor.user`` is recorded as ``created_by`` (told if a TAM email finally fails);
+    ``submission_token`` is the sending form's one-time token, unique: a second row with the same
+    token is an ``IntegrityError``, which the caller turns into "the first result".
 
     Refused here already when it carries key material, so a refusal is an error the user sees,
     not a silent failure in a worker: :class:`KeyMaterialRefused`, recorded as ``email.refused``
@@ -177,15 +205,73 @@ def outbound_email_queue(
         body_html=composed.body_html,
         attachments=attachments,
         created_by_label=actor.name,
+        created_by=actor.user,
+        submission_token=submission_token,
     )
     _send_on_commit(email.pk)
     return email
 
 
+# The note a queued email carries while the broker cannot take its task: the pages that show
+# the email's state give it as the reason it has not left yet (selectors/email_states.py).
+WAITING_FOR_BROKER = "Waiting for the task queue: the email is stored, but the broker"
+
+
 def _send_on_commit(email_id: int) -> None:
+    """Publish the send task once the caller's transaction commits (the worker must find the
+    row), through :func:`outbound_email_publish`, which never raises for a broker fault."""
+    transaction.on_commit(lambda: outbound_email_publish(email_id=email_id))
+
+
+def outbound_email_publish(*, email_id: int) -> bool:
+    """Hand the email's send task to the broker; False when the broker could not take it.
+
+    Runs after the row is committed, so a broker fault here must not become an error page:
+    the email is stored already, and a user retrying an error page would store and send a
+    second one. Instead the failure is logged, the email stays ``queued`` with a note saying
+    why (:data:`WAITING_FOR_BROKER`; the request and certificate pages show it), and
+    :func:`outbound_email_requeue_unsent` (beat, every ``CERTDESK_OUTBOX_REQUEUE_SECONDS``)
+    publishes it again once the broker is back.
+    """
     from certificates.tasks import send_outbound_email
 
-    transaction.on_commit(lambda: send_outbound_email.delay(email_id))
+    try:
+        send_outbound_email.delay(email_id)
+    except Exception as error:
+        if send_outbound_email.app.conf.task_always_eager:
+            raise  # the task itself ran here (the test suite): its error is not the broker's
+        reason = " ".join(f"{type(error).__name__}: {error}".split())[:300]
+        logger.warning(
+            "Outbox email %s stays queued: the broker could not take its task (%s); it leaves "
+            "as soon as the broker is back",
+            email_id,
+            reason,
+        )
+        note = (
+            f"{WAITING_FOR_BROKER} (Redis) could not take it ({reason}). It leaves as soon as "
+            "the queue is back; do not send it again."
+        )
+        try:
+            OutboundEmail.objects.filter(pk=email_id, status=OutboundEmail.Status.QUEUED).update(
+                last_error=note
+            )
+        except DatabaseError:
+            logger.warning("Outbox email %s: the note could not be stored", email_id)
+        return False
+    return True
+
+
+def outbound_emails_waiting_for_broker(email_ids: Iterable[int]) -> list[int]:
+    """Of these emails, those stored but not yet handed to the broker (it could not take them)."""
+    return list(
+        OutboundEmail.objects.filter(
+            pk__in=list(email_ids),
+            status=OutboundEmail.Status.QUEUED,
+            last_error__startswith=WAITING_FOR_BROKER,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def outbound_email_claim(*, email_id: int) -> OutboundEmail | None:
@@ -230,7 +316,8 @@ def outbound_email_deliver(*, email_id: int) -> str:
         body_text=email.body_text,
         body_html=email.body_html,
         attachments=list(email.attachments),
-        message_id=emails.message_id_for(email.pk),
+        # Stored with the row: a retry of this row keeps it, another database never reuses it.
+        message_id=email.message_id,
     )
     if emails.carries_private_key(message):
         reason = "Refused by the outgoing guard: it carries private-key material."
@@ -239,6 +326,7 @@ def outbound_email_deliver(*, email_id: int) -> str:
                 status=OutboundEmail.Status.REFUSED, last_error=reason
             )
             _reminders_end(email.pk, Reminder.Status.FAILED, reason)
+            _tell_sender_it_failed(email, reason, refused=True)
             audit_record(
                 actor=Actor.system(),
                 action="email.refused",
@@ -262,6 +350,9 @@ def outbound_email_deliver(*, email_id: int) -> str:
                     Reminder.Status.FAILED,
                     f"The outbox gave up after {email.attempts} attempts: {last_error}",
                 )
+                _tell_sender_it_failed(
+                    email, f"certdesk gave up after {email.attempts} attempts: {last_error}"
+                )
         logger.warning(
             "Sending outbox email %s failed (attempt %s): %s",
             email.pk,
@@ -284,6 +375,55 @@ def outbound_email_deliver(*, email_id: int) -> str:
 
 def _reminders_end(email_id: int, status: str, reason: str) -> None:
     Reminder.objects.filter(email_id=email_id).update(status=status, reason=reason[:1000])
+
+
+# The emails to Treezor's TAM: when one a person asked for finally fails, that person is told.
+TAM_KINDS = (
+    OutboundEmail.Kind.TAM_CSR,
+    OutboundEmail.Kind.TAM_RENEWAL,
+    OutboundEmail.Kind.TAM_REVOCATION,
+)
+
+
+def _tell_sender_it_failed(email: OutboundEmail, reason: str, *, refused: bool = False) -> None:
+    """Email the person who asked for a TAM email that it finally failed (given up or
+    refused), in the caller's transaction; their dashboard shows it too
+    (selectors.email_states.failed_emails_of).
+
+    The notice goes through the outbox as kind ``reminder`` ("to the owners"): a new kind would
+    change the model's choices, hence a migration. It is certdesk's own email (no
+    ``created_by``), so its own failure tells nobody: no loop. It names the email by its
+    subject and recipients only, never its body or attachments.
+    """
+    sender = email.created_by
+    if email.kind not in TAM_KINDS or sender is None or not sender.email:
+        return
+    if crypto.contains_private_key_material(reason.encode("utf-8", "replace")):
+        reason = "(withheld: it carries private-key material)"
+    context = {
+        "sender": sender,
+        "email": email,
+        "subject": emails.loggable_subject(email.subject),
+        "to": ", ".join(str(address) for address in email.to),
+        "reason": reason,
+        "refused": refused,
+    }
+    text, html = emails.render("delivery_failure", context)
+    try:
+        outbound_email_queue(
+            actor=Actor.system(),
+            kind=OutboundEmail.Kind.REMINDER,
+            composed=emails.ComposedEmail(
+                to=[sender.email],
+                subject=f"Not delivered to the TAM: {context['subject']}"[:255],
+                body_text=text,
+                body_html=html,
+            ),
+            environment=email.environment,
+        )
+    except KeyMaterialRefused:
+        # Recorded as ``email.refused`` already; the dashboard notice still tells the sender.
+        logger.warning("The failure notice for outbox email %s was refused", email.pk)
 
 
 def outbound_email_requeue_stale(*, now: datetime | None = None, limit: int = 1000) -> list[int]:
@@ -352,3 +492,96 @@ def outbound_email_requeue_stale(*, now: datetime | None = None, limit: int = 10
     if requeued:
         logger.info("Outbox: queued again %s email(s) no worker was sending", len(requeued))
     return requeued
+
+
+@dataclass(frozen=True)
+class Republished:
+    """What :func:`outbound_email_requeue_unsent` did: the ids handed to the broker again, and
+    those still waiting for it (it failed on the first of them, so it did not try the others)."""
+
+    published: list[int]
+    waiting: list[int]
+
+    def summary(self) -> dict[str, int]:
+        return {"published": len(self.published), "waiting": len(self.waiting)}
+
+
+def _requeue_after() -> timedelta:
+    return timedelta(seconds=int(settings.CERTDESK_OUTBOX_REQUEUE_SECONDS))
+
+
+def _published_marker(message_id: str) -> str:
+    return f"certdesk:outbox:republished:{message_id}"
+
+
+def outbound_email_requeue_unsent(*, now: datetime | None = None, limit: int = 500) -> Republished:
+    """Publish again the emails queued and never attempted since a while: the broker was down
+    when they were stored, or lost their task. Beat runs it every
+    ``CERTDESK_OUTBOX_REQUEUE_SECONDS`` (a minute), so an email waiting for the broker leaves
+    within about two of those periods of its return, the urgent revocation request first.
+
+    Taken: ``queued``, no attempt yet, stored more than ``CERTDESK_OUTBOX_REQUEUE_SECONDS`` ago
+    (a task published at commit has had its chance), and not published again by this function
+    within the last five periods (a marker in the cache): when the workers are only slow, the
+    queue does not fill up with copies of the same task. A copy is harmless anyway (the claim
+    is exclusive: one send). Rows that were attempted are the expiry scan's
+    (:func:`outbound_email_requeue_stale`: Celery's own retries are coming for them).
+
+    The first publish that fails stops the run: the broker is down, the others wait with it.
+    """
+    now = now or timezone.now()
+    rows = list(
+        OutboundEmail.objects.filter(
+            status=OutboundEmail.Status.QUEUED,
+            attempts=0,
+            created_at__lt=now - _requeue_after(),
+        )
+        .annotate(
+            urgent=Case(
+                When(kind=OutboundEmail.Kind.TAM_REVOCATION, then=Value(0)), default=Value(1)
+            )
+        )
+        .order_by("urgent", "created_at", "pk")
+        .values_list("pk", "message_id")[:limit]
+    )
+    if not rows:
+        return Republished(published=[], waiting=[])
+    repeat_after = 5 * _requeue_after()
+    try:
+        marked = cache.get_many([_published_marker(mid) for _, mid in rows])
+    except Exception as error:  # a cache fault must not stop the emails: a copy is harmless
+        logger.warning("Outbox requeue: the cache cannot be read (%s)", type(error).__name__)
+        marked = {}
+    # The marker holds when it was set: compared with ``now``, not left to the cache's expiry.
+    recent = {
+        key
+        for key, when in marked.items()
+        if isinstance(when, str) and now - datetime.fromisoformat(when) < repeat_after
+    }
+    published: list[int] = []
+    waiting: list[int] = []
+    markers: dict[str, str] = {}
+    for pk, message_id in rows:
+        if _published_marker(message_id) in recent:
+            continue
+        if waiting or not outbound_email_publish(email_id=pk):
+            waiting.append(pk)
+            continue
+        published.append(pk)
+        markers[_published_marker(message_id)] = now.isoformat()
+    if published:
+        OutboundEmail.objects.filter(
+            pk__in=published,
+            status=OutboundEmail.Status.QUEUED,
+            last_error__startswith=WAITING_FOR_BROKER,
+        ).update(last_error="")
+        try:
+            cache.set_many(markers, timeout=int(repeat_after.total_seconds()))
+        except Exception as error:
+            logger.warning("Outbox requeue: the cache cannot be written (%s)", type(error).__name__)
+        logger.info("Outbox: handed %s waiting email(s) to the broker again", len(published))
+    if waiting:
+        logger.warning(
+            "Outbox: %s email(s) still wait for the broker; the next run tries again", len(waiting)
+        )
+    return Republished(published=published, waiting=waiting)

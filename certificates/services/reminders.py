@@ -70,7 +70,11 @@ from certificates.selectors.status import days_left
 from certificates.services.audit import Actor, audit_record
 from certificates.services.errors import ServiceError
 from certificates.services.keys import company_name
-from certificates.services.outbox import outbound_email_queue, outbound_email_requeue_stale
+from certificates.services.outbox import (
+    outbound_email_queue,
+    outbound_email_requeue_stale,
+    outbound_emails_waiting_for_broker,
+)
 from certificates.services.requests import request_create
 
 logger = logging.getLogger(__name__)
@@ -124,6 +128,9 @@ class ScanReport:
     outcomes: list[ReminderOutcome] = field(default_factory=list)
     requeued_emails: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # Emails stored in the outbox whose task the broker could not take: they leave once it is
+    # back (outbox.outbound_email_requeue_unsent), not now.
+    waiting_for_broker: list[int] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -140,6 +147,7 @@ class ScanReport:
             "would_send": self.count("would send"),
             "requeued_emails": len(self.requeued_emails),
             "errors": len(self.errors),
+            "waiting_for_broker": len(self.waiting_for_broker),
         }
 
     def lines(self) -> list[str]:
@@ -514,6 +522,10 @@ def expiry_scan(*, now: datetime | None = None, dry_run: bool = False) -> ScanRe
             report.outcomes.append(outcome)
 
     report.requeued_emails = outbound_email_requeue_stale(now=now)
+    # Each email's task was published when its transaction committed, which is done by now.
+    report.waiting_for_broker = outbound_emails_waiting_for_broker(
+        [o.email_id for o in report.outcomes if o.email_id is not None] + report.requeued_emails
+    )
     logger.info("Expiry scan: %s", report.summary())
     return report
 

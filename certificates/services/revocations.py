@@ -3,9 +3,12 @@ longer needed can be revoked; Treezor's confirmation is recorded; key material d
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from certificates import crypto, emails
@@ -64,13 +67,63 @@ def _revocation_email(certificate: Certificate, revocation: Revocation) -> email
     )
 
 
-def _open_revocation_check(certificate: Certificate) -> None:
-    existing = Revocation.objects.filter(certificate=certificate).first()
-    if existing is not None:
-        raise ServiceError(
-            f"A revocation of this certificate was requested already on "
-            f"{existing.requested_at:%Y-%m-%d} ({existing.get_reason_display().lower()})."
+class AlreadyRequested(ServiceError):
+    """The certificate has a revocation already (a second report, another tab, a colleague)."""
+
+
+def _already_requested(existing: Revocation) -> AlreadyRequested:
+    when = f"{timezone.localtime(existing.requested_at):%Y-%m-%d %H:%M}"
+    by = f" by {existing.requested_by.get_username()}" if existing.requested_by else ""
+    if existing.reason == Revocation.Reason.KEY_COMPROMISE:
+        return AlreadyRequested(
+            f"This key was already reported compromised on {when}{by}; the TAM was asked then "
+            "to revoke the certificate (its page shows that email). Nothing more was sent."
         )
+    return AlreadyRequested(
+        f"A revocation of this certificate was requested already on {when}{by} "
+        f"({existing.get_reason_display().lower()}). Nothing more was sent."
+    )
+
+
+def _open_revocation_check(certificate: Certificate) -> None:
+    """Inside the caller's transaction: the certificate row is locked first, so of two reports
+    at once the second waits, then finds the first one's revocation ("already reported")
+    instead of hitting the one-revocation-per-certificate constraint (a 500 before issue 13)."""
+    Certificate.objects.select_for_update().filter(pk=certificate.pk).values_list("pk").first()
+    existing = (
+        Revocation.objects.select_related("requested_by").filter(certificate=certificate).first()
+    )
+    if existing is not None:
+        raise _already_requested(existing)
+
+
+def _revocation_of_submission(
+    certificate: Certificate, submission_token: uuid.UUID | None
+) -> Revocation | None:
+    """The revocation a form with this one-time token made already (its email carries it)."""
+    if submission_token is None:
+        return None
+    if not OutboundEmail.objects.filter(
+        submission_token=submission_token, kind=OutboundEmail.Kind.TAM_REVOCATION
+    ).exists():
+        return None
+    return Revocation.objects.filter(certificate=certificate).first()
+
+
+@contextmanager
+def _one_revocation(certificate: Certificate) -> Iterator[None]:
+    """The constraint as the last word: a revocation stored meanwhile is "already reported"."""
+    try:
+        yield
+    except IntegrityError:
+        existing = (
+            Revocation.objects.select_related("requested_by")
+            .filter(certificate=certificate)
+            .first()
+        )
+        if existing is None:
+            raise
+        raise _already_requested(existing) from None
 
 
 def _request_revocation(
@@ -80,6 +133,7 @@ def _request_revocation(
     reason: str,
     suspected_since: date | None,
     note: str,
+    submission_token: uuid.UUID | None = None,
 ) -> Revocation:
     environment = certificate.signing_request.environment
     if not environment.tam_emails and crypto.contains_private_key_material(
@@ -108,6 +162,7 @@ def _request_revocation(
             kind=OutboundEmail.Kind.TAM_REVOCATION,
             composed=_revocation_email(certificate, revocation),
             environment=environment,
+            submission_token=submission_token,
         )
         revocation.tam_notified_at = timezone.now()
         revocation.save(update_fields=["tam_notified_at"])
@@ -130,10 +185,19 @@ def _request_revocation(
 
 
 def revocation_report_compromise(
-    *, actor: Actor, certificate: Certificate, suspected_since: date, note: str = ""
+    *,
+    actor: Actor,
+    certificate: Certificate,
+    suspected_since: date,
+    note: str = "",
+    submission_token: uuid.UUID | None = None,
 ) -> Revocation:
     """Mark the key compromised and the certificate revocation-requested, and email the TAM
-    now: the email is queued when this transaction commits, not on the next scheduled scan."""
+    now: the email is queued when this transaction commits, not on the next scheduled scan.
+
+    Once only (issue 13): with the form's ``submission_token`` a repeated submission returns
+    the first one's revocation and sends nothing; any other second report (another tab, a
+    colleague at the same moment) is refused as "already reported"."""
     environment = certificate.signing_request.environment
     if actor.user is not None:
         require(actor.user, Action.CUSTODY, environment)
@@ -141,9 +205,17 @@ def revocation_report_compromise(
         raise ServiceError(
             "The compromise cannot be suspected since a future date.", field="suspected_since"
         )
+    if (first := _revocation_of_submission(certificate, submission_token)) is not None:
+        return first
     # A refused note rolls everything back, and its refusal is still recorded.
-    with atomic_keeping_refusals():
-        _open_revocation_check(certificate)
+    with _one_revocation(certificate), atomic_keeping_refusals():
+        try:
+            _open_revocation_check(certificate)
+        except AlreadyRequested:
+            # The same form again, which waited on the lock: the first one's revocation.
+            if (first := _revocation_of_submission(certificate, submission_token)) is not None:
+                return first
+            raise
         now = timezone.now()
         Key.objects.filter(
             pk=certificate.signing_request.key_id, compromised_at__isnull=True
@@ -154,6 +226,7 @@ def revocation_report_compromise(
             reason=Revocation.Reason.KEY_COMPROMISE,
             suspected_since=suspected_since,
             note=note,
+            submission_token=submission_token,
         )
         audit_record(
             actor=actor,
@@ -183,7 +256,7 @@ def revocation_request(
         )
     if reason == Revocation.Reason.OTHER and not note.strip():
         raise ServiceError("Say why in the note when the reason is 'other'.", field="note")
-    with atomic_keeping_refusals():
+    with _one_revocation(certificate), atomic_keeping_refusals():
         _open_revocation_check(certificate)
         return _request_revocation(
             actor=actor, certificate=certificate, reason=reason, suspected_since=None, note=note

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -29,13 +31,14 @@ from certificates.services.keys import company_name
 from certificates.services.outbox import KeyMaterialRefused
 from certificates.services.revocations import (
     NOTE_REFUSED,
+    AlreadyRequested,
     key_destroy,
     revocation_confirm,
     revocation_report_compromise,
     revocation_request,
 )
 from certificates.views import access
-from certificates.views.requests import attachment, key_download
+from certificates.views.requests import attachment, key_download, parse_submission_token
 
 # Treezor's API hosts, for the "How to use" panel when an environment names none.
 EXAMPLE_HOSTS = {
@@ -259,10 +262,17 @@ def report_compromise(request: HttpRequest, pk: int) -> HttpResponse:
                 certificate=certificate,
                 suspected_since=form.cleaned_data["suspected_since"],
                 note=form.cleaned_data["note"],
+                # The form's one-time token (issue 13): a second submission of this form
+                # returns the first report; none (an old page) still reports once only.
+                submission_token=parse_submission_token(request.POST.get("token")),
             )
         except KeyMaterialRefused as refused:
             _forget_note(form, refused=True)
             form.add_error("note", refused.message)
+        except AlreadyRequested as already:
+            # Someone (or another tab) reported it first: nothing more was sent.
+            messages.warning(request, already.message)
+            return redirect("certificate_detail", pk=certificate.pk)
         except ServiceError as error:
             form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
@@ -270,9 +280,10 @@ def report_compromise(request: HttpRequest, pk: int) -> HttpResponse:
             if environment.tam_emails:
                 messages.warning(
                     request,
-                    "The key is marked compromised and the TAM ("
+                    "The key is marked compromised and an urgent revocation request to the TAM ("
                     + ", ".join(environment.tam_emails)
-                    + ") is being emailed an urgent revocation request now. Start a replacement.",
+                    + ") is queued to leave now; this page shows when it has left. "
+                    "Start a replacement.",
                 )
             else:
                 messages.error(
@@ -285,7 +296,7 @@ def report_compromise(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "certificates/certificate_compromise.html",
-        {"certificate": certificate, "form": form},
+        {"certificate": certificate, "form": form, "token": uuid.uuid4()},
     )
 
 

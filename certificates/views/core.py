@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET
 
 from certificates import lockout, selectors, services
 from certificates.forms import FirstAdminForm, ReauthenticateForm
+from certificates.selectors.email_states import failed_emails_of
 from certificates.views import access
 
 
@@ -26,7 +27,8 @@ from certificates.views import access
 @require_GET
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when the database (and a Redis broker) answer, 503 otherwise; for probes."""
+    """200 when the database, the cache (and a Redis broker) answer, 503 otherwise, within
+    CERTDESK_HEALTH_TIMEOUT_SECONDS whatever is down or frozen; for probes."""
     report = selectors.health_report()
     return JsonResponse(report, status=200 if report["ok"] else 503)
 
@@ -57,7 +59,11 @@ def first_run(request: HttpRequest) -> HttpResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Home page: environments by purposes, each cell with its state and next action."""
     rows = selectors.dashboard_rows(request.user)
-    return render(request, "certificates/dashboard.html", {"rows": rows})
+    # Issue 13: the sender of a TAM email that failed sees it here (and got an email).
+    failed_emails = failed_emails_of(request.user)
+    return render(
+        request, "certificates/dashboard.html", {"rows": rows, "failed_emails": failed_emails}
+    )
 
 
 def _attempts_left_text(request: HttpRequest, username: str) -> str:

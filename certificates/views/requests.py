@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 import zipfile
 
 from django.contrib import messages
@@ -15,13 +16,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from certificates import crypto, selectors, services
 from certificates.forms import CancelRequestForm, MarkSentForm, Pkcs12Form
-from certificates.models import Certificate, SigningRequest
+from certificates.models import Certificate, OutboundEmail, SigningRequest
 from certificates.permissions import Action, user_can
-from certificates.selectors.email_states import emails_about
+from certificates.selectors.email_states import emails_about, latest_tam_emails
 from certificates.services import Actor, ServiceError
 from certificates.services.keys import KeyFormat, company_name
+from certificates.services.outbox import outbound_emails_waiting_for_broker
 from certificates.services.requests import CANCEL_REASON_MAX_LENGTH
-from certificates.services.tam import tam_email_compose
+from certificates.services.tam import cancelled_message, tam_email_compose
 from certificates.views import access
 
 
@@ -58,6 +60,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "certificates": signing_request.certificates.order_by("-not_after"),
             "timeline": selectors.request_timeline(signing_request),
             "email_states": emails_about(signing_request),
+            "tam_email": latest_tam_emails([signing_request]).get(signing_request.pk),
         },
     )
 
@@ -181,38 +184,81 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def parse_submission_token(value: object) -> uuid.UUID | None:
+    """A send form's one-time token (a UUID rendered in the page), or None when absent or bad."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+STALE_FORM = "This form is out of date (it has no one-time token); check it and send again."
+
+
+def queued_message(request: HttpRequest, email: OutboundEmail, what: str) -> None:
+    """Say what really happened to an email just stored: handed to the task queue, or kept
+    waiting because the queue could not take it (it leaves by itself when the queue is back:
+    sending again would email twice)."""
+    to = ", ".join(email.to)
+    if outbound_emails_waiting_for_broker([email.pk]):
+        messages.warning(
+            request,
+            f"{what} The email to {to} is stored, but the task queue cannot be reached right "
+            "now: it leaves by itself as soon as the queue is back. Do not send it again.",
+        )
+        return
+    messages.success(
+        request,
+        f"{what} Queued for {to}; the dashboard and the request's page show when it has left.",
+    )
+
+
 def send_to_tam(request: HttpRequest, slug: str) -> HttpResponse:
     """Preview the email to the TAM with the chosen CSRs attached, then send it.
 
     By default every ready CSR is ticked, the newest only of a purpose (selectors.tam_send_plan);
-    ``?request=N`` ticks that one in place of the default of its purpose.
+    ``?request=N`` ticks that one in place of the default of its purpose. A CSR already sent is
+    listed, not tickable: resending is its own page (``request_resend``). The form carries a
+    one-time token: a second submission of it (double click, retry) returns the first one's
+    email and sends nothing (issue 13).
     """
     environment = access.environment_for(request, slug, Action.REQUEST)
     plan = selectors.tam_send_plan(environment)
+    ready = [r for r in plan.sendable if r.status == SigningRequest.Status.READY]
+    already_sent = [r for r in plan.sendable if r.status == SigningRequest.Status.SENT]
+    # The form's requests as posted: a sent one stays in the list so that a repeated
+    # submission finds its first email, and any other is refused by the service by name.
     by_id = {str(r.pk): r for r in plan.sendable}
     if request.method == "POST":
         chosen = [r for pk, r in by_id.items() if pk in set(request.POST.getlist("requests"))]
     else:
-        chosen = list(plan.preselected)
         wanted = by_id.get(request.GET.get("request") or "")
+        if wanted is not None and wanted.status == SigningRequest.Status.SENT:
+            return redirect("request_resend", pk=wanted.pk)
+        chosen = list(plan.preselected)
         if wanted is not None:
             chosen = [r for r in chosen if r.purpose != wanted.purpose] + [wanted]
     conflict = selectors.same_purpose_conflict(chosen)
     if request.method == "POST" and "send" in request.POST:
-        try:
-            services.tam_send(
-                actor=Actor.from_request(request), environment=environment, signing_requests=chosen
-            )
-        except ServiceError as error:
-            messages.error(request, error.message)
+        token = parse_submission_token(request.POST.get("token"))
+        if token is None:
+            messages.error(request, STALE_FORM)
         else:
-            messages.success(
-                request,
-                f"Sent to {', '.join(environment.tam_emails)}; the CSRs are marked as sent.",
-            )
-            return redirect("dashboard")
+            try:
+                email = services.tam_send(
+                    actor=Actor.from_request(request),
+                    environment=environment,
+                    signing_requests=chosen,
+                    submission_token=token,
+                )
+            except ServiceError as error:
+                messages.error(request, error.message)
+            else:
+                queued_message(request, email, "The CSRs are marked as sent.")
+                return redirect("dashboard")
     elif request.method == "POST" and conflict is not None:
         messages.error(request, selectors.same_purpose_message(*conflict))
+    chosen = [r for r in chosen if r.status == SigningRequest.Status.READY]
     preview = (
         tam_email_compose(environment=environment, signing_requests=chosen)
         if chosen and environment.tam_emails and conflict is None
@@ -223,7 +269,12 @@ def send_to_tam(request: HttpRequest, slug: str) -> HttpResponse:
         "certificates/send_to_tam.html",
         {
             "environment": environment,
-            "sendable": plan.sendable,
+            "sendable": ready,
+            "already_sent": [
+                (r, states.get(r.pk))
+                for states in [latest_tam_emails(already_sent)]
+                for r in already_sent
+            ],
             "shadowed": {r.pk for r in plan.shadowed},
             "chosen": {r.pk for r in chosen},
             "missing": [
@@ -233,6 +284,57 @@ def send_to_tam(request: HttpRequest, slug: str) -> HttpResponse:
             if chosen
             else [],
             "preview": preview,
+            # A fresh one-time token per page: the send button's submissions share it.
+            "token": uuid.uuid4(),
+        },
+    )
+
+
+@never_cache
+def resend(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send a CSR the TAM already has again, on purpose: the page says when it went and to
+    whom, and the real state of that email, before the explicit "Resend to the TAM" (audited
+    as a resend; a repeated submission of this form sends nothing more)."""
+    signing_request = access.signing_request_for(request, pk, Action.REQUEST)
+    if signing_request.status != SigningRequest.Status.SENT:
+        messages.error(
+            request,
+            cancelled_message(signing_request)
+            if signing_request.status == SigningRequest.Status.CANCELLED
+            else f'Request #{signing_request.pk} was never sent to the TAM: use "Send to the TAM".',
+        )
+        return redirect(signing_request.get_absolute_url())
+    if request.method == "POST":
+        token = parse_submission_token(request.POST.get("token"))
+        if token is None:
+            messages.error(request, STALE_FORM)
+        else:
+            try:
+                email = services.tam_resend(
+                    actor=Actor.from_request(request),
+                    signing_request=signing_request,
+                    submission_token=token,
+                )
+            except ServiceError as error:
+                messages.error(request, error.message)
+            else:
+                queued_message(request, email, "Sent again.")
+                return redirect(signing_request.get_absolute_url())
+    environment = signing_request.environment
+    return render(
+        request,
+        "certificates/request_resend.html",
+        {
+            "signing_request": signing_request,
+            "environment": environment,
+            "tam_email": latest_tam_emails([signing_request]).get(signing_request.pk),
+            "email_states": emails_about(signing_request),
+            "preview": tam_email_compose(
+                environment=environment, signing_requests=[signing_request]
+            )
+            if environment.tam_emails
+            else None,
+            "token": uuid.uuid4(),
         },
     )
 

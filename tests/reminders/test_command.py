@@ -146,3 +146,36 @@ def test_the_dry_run_lists_exactly_what_the_next_scan_sends(
     assert f"would send: TAM renewal (30 days), {crashed_label}" in output
     assert "would prepare renewal request" in output
     assert "4 email(s) would be sent; nothing was written." in output
+
+
+def test_a_reminder_that_cannot_be_processed_makes_the_command_exit_1(
+    owned_sandbox: Environment,
+    frozen: time_machine.Traveller,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    """An error on one reminder does not stop the others, but the command no longer exits 0
+    (cron and monitoring saw success): exit 1, the error listed, the reminder still pending."""
+    make_certificate(owned_sandbox, not_after=NOW + 5 * DAY)
+    send_one = reminders._send_one
+
+    def fail_the_tam(row: Reminder, *args: object) -> object:
+        if row.kind == Reminder.Kind.TAM_RENEWAL:
+            raise RuntimeError("the template is broken")
+        return send_one(row, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reminders, "_send_one", fail_the_tam)
+    out, err = io.StringIO(), io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(SystemExit) as exited:
+        call_command("send_reminders", stdout=out, stderr=err)
+    assert exited.value.code == 1
+    tam = Reminder.objects.get(kind=Reminder.Kind.TAM_RENEWAL)
+    assert f"error: reminder #{tam.pk}: RuntimeError: the template is broken" in out.getvalue()
+    assert err.getvalue().strip() == (
+        "1 reminder(s) could not be processed (listed above); they stay pending and the next "
+        "scan tries them again."
+    )
+    assert tam.status == "pending"
+    assert [m.subject for m in mail.outbox] == [
+        "Treezor Sandbox mTLS certificate expires in 5 days"
+    ]

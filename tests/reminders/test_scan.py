@@ -91,7 +91,9 @@ def test_the_emails_have_text_and_html_from_the_default_sender(
         assert message.alternatives[0][1] == "text/html"
         assert certificate.serial in message.body
         assert "notAfter=Mar 31 12:00:00 2030 GMT" in message.body
-        assert message.extra_headers["Message-ID"].startswith("<certdesk-outbox-")
+    # Each carries its row's stored, random Message-ID (issue 13, point 6).
+    sent_ids = {m.extra_headers["Message-ID"] for m in mail.outbox}
+    assert sent_ids == set(OutboundEmail.objects.values_list("message_id", flat=True))
 
 
 def test_running_the_scan_twice_sends_once(

@@ -120,6 +120,12 @@ MATRIX: dict[str, Case] = {
         # No date: the request's page again, with the error as a message.
         (LOGIN, "404", "403", BACK_TO_REQUEST, BACK_TO_REQUEST, "404", BACK_TO_REQUEST),
     ),
+    # The explicit resend of a sent CSR (issue 13); a ready one is sent back to its page.
+    "requests/<int:pk>/resend/": Case(
+        "GET",
+        "/requests/{ready}/resend/",
+        (LOGIN, "404", "403", BACK_TO_REQUEST, BACK_TO_REQUEST, "404", BACK_TO_REQUEST),
+    ),
     # The confirmation page, with its reason field; cancelling is the POST (tested elsewhere).
     "requests/<int:pk>/cancel/": Case("GET", "/requests/{ready}/cancel/", SANDBOX_REQUEST),
     "certificates/": Case("GET", "/certificates/", logged_in("200")),

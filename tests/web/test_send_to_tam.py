@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 import zipfile
 from collections.abc import Callable
 
@@ -11,6 +12,7 @@ import pytest
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 from django.test import Client
+from django.utils import timezone
 from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks
 
 from certificates import services
@@ -27,6 +29,11 @@ from tests.conftest import ACME
 pytestmark = pytest.mark.django_db
 
 CLI = Actor.cli()
+
+
+def token() -> str:
+    """A send form's one-time token, as the page renders one per load."""
+    return str(uuid.uuid4())
 
 
 @pytest.fixture
@@ -72,7 +79,7 @@ def test_sending_emails_the_tam_through_the_outbox_and_marks_the_csrs_sent(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = requester.post(
             "/environments/sandbox/send/",
-            {"requests": [mtls.pk, signature.pk], "send": "1"},
+            {"requests": [mtls.pk, signature.pk], "send": "1", "token": token()},
         )
     assert response["Location"] == "/"
     assert len(callbacks) == 1
@@ -86,7 +93,7 @@ def test_sending_emails_the_tam_through_the_outbox_and_marks_the_csrs_sent(
     ]
     assert isinstance(message, EmailMultiAlternatives)
     assert message.alternatives[0][1] == "text/html"
-    assert message.extra_headers["Message-ID"].startswith("<certdesk-outbox-")
+    assert message.extra_headers["Message-ID"] == OutboundEmail.objects.get().message_id
     assert "PRIVATE KEY" not in message.message().as_string()
     for request in (mtls, signature):
         request.refresh_from_db()
@@ -97,25 +104,125 @@ def test_sending_emails_the_tam_through_the_outbox_and_marks_the_csrs_sent(
     assert AuditEvent.objects.filter(action="request.sent_to_tam").count() == 2
 
 
-def test_a_resend_is_possible_and_recorded(
+def test_the_same_form_submitted_twice_sends_one_email(
     requester: Client,
     sandbox_with_tam: Environment,
     django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
 ) -> None:
-    """Sending a sent CSR again emails it again, keeps the first date and records a resend."""
+    """Issue 13, point 1: a double click (the same form, its one-time token, twice) emails the
+    TAM once; the second submission gets the first one's answer, not an error."""
+    request = services.request_create(
+        actor=CLI, environment=sandbox_with_tam, purpose="mtls", subject=ACME
+    )
+    form = {"requests": [request.pk], "send": "1", "token": token()}
+    answers = []
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            answers.append(requester.post("/environments/sandbox/send/", form, follow=True))
+    assert len(mail.outbox) == 1
+    assert OutboundEmail.objects.count() == 1
+    for answer in answers:
+        assert answer.redirect_chain == [("/", 302)]
+        assert "The CSRs are marked as sent. Queued for tam@treezor.example" in (
+            answer.content.decode()
+        )
+    assert AuditEvent.objects.filter(action="request.sent_to_tam").count() == 1
+    assert not AuditEvent.objects.filter(action="request.resent_to_tam").exists()
+
+
+def test_a_sent_csr_is_not_sent_again_by_a_new_send_form(
+    requester: Client,
+    sandbox_with_tam: Environment,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    """Another send form (another tab, a reload) cannot send a sent CSR again: it is listed as
+    already sent, with its email's state and a "Resend to the TAM" link, not tickable; a forged
+    POST of it is refused by name and sends nothing."""
     request = services.request_create(
         actor=CLI, environment=sandbox_with_tam, purpose="mtls", subject=ACME
     )
     with django_capture_on_commit_callbacks(execute=True):
-        requester.post("/environments/sandbox/send/", {"requests": [request.pk], "send": "1"})
+        requester.post(
+            "/environments/sandbox/send/", {"requests": [request.pk], "send": "1", "token": token()}
+        )
+    page = requester.get("/environments/sandbox/send/").content.decode()
+    assert f'value="{request.pk}"' not in page
+    assert "Already sent" in page
+    assert "Sent to the TAM 0\xa0minutes ago" in page
+    assert f'href="/requests/{request.pk}/resend/"' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = requester.post(
+            "/environments/sandbox/send/",
+            {"requests": [request.pk], "send": "1", "token": token()},
+        )
+    assert f"Request #{request.pk} was sent to the TAM already on" in response.content.decode()
+    assert "Resend to the TAM" in response.content.decode()
+    assert len(mail.outbox) == 1
+    assert OutboundEmail.objects.count() == 1
+    # The request page's link for a sent CSR is the resend page, and ?request= leads there too.
+    assert requester.get(f"/environments/sandbox/send/?request={request.pk}")["Location"] == (
+        f"/requests/{request.pk}/resend/"
+    )
+
+
+def test_a_resend_is_explicit_says_the_tam_has_it_and_is_recorded(
+    requester: Client,
+    sandbox_with_tam: Environment,
+    django_capture_on_commit_callbacks: DjangoCaptureOnCommitCallbacks,
+) -> None:
+    """The resend page says the TAM already has it (when, to whom); confirming emails it again
+    once (the same form twice still once), keeps the first date and records a resend."""
+    request = services.request_create(
+        actor=CLI, environment=sandbox_with_tam, purpose="mtls", subject=ACME
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        requester.post(
+            "/environments/sandbox/send/", {"requests": [request.pk], "send": "1", "token": token()}
+        )
     request.refresh_from_db()
     first_sent = request.sent_at
-    with django_capture_on_commit_callbacks(execute=True):
-        requester.post("/environments/sandbox/send/", {"requests": [request.pk], "send": "1"})
+    assert first_sent is not None
+    detail = requester.get(f"/requests/{request.pk}/").content.decode()
+    assert f'href="/requests/{request.pk}/resend/"' in detail
+    page = requester.get(f"/requests/{request.pk}/resend/").content.decode()
+    assert "The TAM already has this CSR" in page
+    assert "tam@treezor.example" in page
+    assert f"{timezone.localtime(first_sent):%Y-%m-%d %H:%M}" in page
+    form = {"token": re.findall(r'name="token" value="([0-9a-f-]+)"', page)[0]}
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = requester.post(f"/requests/{request.pk}/resend/", form)
+        assert response["Location"] == f"/requests/{request.pk}/"
     request.refresh_from_db()
     assert request.sent_at == first_sent
     assert len(mail.outbox) == 2
-    assert AuditEvent.objects.filter(action="request.resent_to_tam").count() == 1
+    (resent,) = AuditEvent.objects.filter(action="request.resent_to_tam")
+    assert resent.details["first_sent_at"] == first_sent.isoformat()
+
+
+def test_a_ready_csr_has_no_resend_page(requester: Client, sandbox_with_tam: Environment) -> None:
+    """Resending is for a CSR that was sent: a ready one goes back to its page, saying so."""
+    request = services.request_create(
+        actor=CLI, environment=sandbox_with_tam, purpose="mtls", subject=ACME
+    )
+    response = requester.post(f"/requests/{request.pk}/resend/", {"token": token()}, follow=True)
+    assert "was never sent to the TAM" in response.content.decode()
+    assert not OutboundEmail.objects.exists()
+
+
+def test_a_send_without_its_one_time_token_sends_nothing(
+    requester: Client, sandbox_with_tam: Environment
+) -> None:
+    """An old page (no token) is asked to check and send again; nothing is queued."""
+    request = services.request_create(
+        actor=CLI, environment=sandbox_with_tam, purpose="mtls", subject=ACME
+    )
+    response = requester.post(
+        "/environments/sandbox/send/", {"requests": [request.pk], "send": "1"}
+    )
+    assert "This form is out of date" in response.content.decode()
+    assert 'name="token" value="' in response.content.decode()
+    assert not OutboundEmail.objects.exists()
 
 
 def test_without_a_tam_address_the_page_says_so_and_nothing_is_sent(
@@ -127,7 +234,9 @@ def test_without_a_tam_address_the_page_says_so_and_nothing_is_sent(
     page = client.get("/environments/sandbox/send/").content.decode()
     assert "has no TAM address yet" in page
     response = client.post(
-        "/environments/sandbox/send/", {"requests": [request.pk], "send": "1"}, follow=True
+        "/environments/sandbox/send/",
+        {"requests": [request.pk], "send": "1", "token": token()},
+        follow=True,
     )
     assert "no Technical Account Manager address" in response.content.decode()
     assert not OutboundEmail.objects.exists()
@@ -159,7 +268,9 @@ def test_requests_of_another_environment_cannot_be_smuggled_in(
     """Posting a Production request id to Sandbox's send page sends nothing of it."""
     other = services.request_create(actor=CLI, environment=production, purpose="mtls", subject=ACME)
     response = requester.post(
-        "/environments/sandbox/send/", {"requests": [other.pk], "send": "1"}, follow=True
+        "/environments/sandbox/send/",
+        {"requests": [other.pk], "send": "1", "token": token()},
+        follow=True,
     )
     assert "Choose at least one CSR" in response.content.decode()
     assert not OutboundEmail.objects.exists()
@@ -212,7 +323,8 @@ def test_ticking_two_csrs_of_one_purpose_is_refused(
     with django_capture_on_commit_callbacks(execute=True):
         for action in ("preview", "send"):
             response = requester.post(
-                "/environments/sandbox/send/", {"requests": [first.pk, second.pk], action: "1"}
+                "/environments/sandbox/send/",
+                {"requests": [first.pk, second.pk], action: "1", "token": token()},
             )
             assert response.status_code == 200
             assert expected in response.content.decode()
@@ -249,7 +361,9 @@ def test_a_cancelled_csr_is_not_offered_and_cannot_be_smuggled_in(
     page = requester.get("/environments/sandbox/send/").content.decode()
     assert f'value="{request.pk}"' not in page
     response = requester.post(
-        "/environments/sandbox/send/", {"requests": [request.pk], "send": "1"}, follow=True
+        "/environments/sandbox/send/",
+        {"requests": [request.pk], "send": "1", "token": token()},
+        follow=True,
     )
     assert "Choose at least one CSR" in response.content.decode()
     assert not OutboundEmail.objects.exists()
