@@ -120,6 +120,8 @@ def reminder_candidates(*, now: datetime) -> QuerySet[Certificate]:
             not_after__gt=now - timedelta(days=lead),
             revocation__isnull=True,
         )
+        # The key: whether the scan prepares a renewal itself reads its source.
+        .select_related("signing_request__key")
         .prefetch_related(
             Prefetch("reminders", queryset=Reminder.objects.order_by("threshold_days", "pk")),
             # For a dry run's emails; sending reads them again, locked, at the time.
@@ -131,7 +133,7 @@ def reminder_candidates(*, now: datetime) -> QuerySet[Certificate]:
 @dataclass(frozen=True)
 class DueReminder:
     """A reminder row the scan should insert, ``pending``. Whether it is then sent or skipped
-    is :func:`certificates.services.reminders.reminder_decide`'s answer, not this one's."""
+    is :func:`certificates.services.reminders.decide.reminder_decide`'s answer, not this one's."""
 
     certificate: Certificate
     kind: str

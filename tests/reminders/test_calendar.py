@@ -10,8 +10,9 @@ import time_machine
 from django.contrib.auth.models import User
 from django.test import Client
 
+from certificates.calendar_format import ics_escape, ics_fold
 from certificates.models import AuditEvent, CalendarFeed, Environment, Membership
-from certificates.selectors.calendar import ics_escape, ics_fold, token_sha256
+from certificates.selectors.calendar import token_sha256
 from tests.reminders.conftest import DAY, NOW, make_certificate
 
 pytestmark = pytest.mark.django_db

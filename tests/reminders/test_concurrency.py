@@ -51,13 +51,13 @@ def test_two_scans_at_once_on_postgresql_send_each_email_once(
             )
     barrier = threading.Barrier(2)
     planned = threading.Barrier(2)
-    insert = reminders.reminders_insert
+    insert = reminders.scan.reminders_insert
 
     def insert_together(rows: list[DueReminder]) -> None:
         planned.wait(timeout=30)  # both scans saw no reminder yet and plan the same rows
         insert(rows)
 
-    monkeypatch.setattr(reminders, "reminders_insert", insert_together)
+    monkeypatch.setattr(reminders.scan, "reminders_insert", insert_together)
     reports: list[ScanReport] = []
     errors: list[BaseException] = []
 

@@ -15,7 +15,6 @@ from django.core.mail.backends.base import BaseEmailBackend
 
 from certificates import emails
 from certificates.models import AuditEvent, Environment, OutboundEmail, Reminder
-from certificates.services import outbox
 from certificates.services.outbox import (
     MAX_ATTEMPTS,
     outbound_email_claim,
@@ -135,25 +134,28 @@ def test_a_server_refusing_for_a_while_gets_the_email_once(
 def test_the_send_task_retries_smtp_errors_with_backoff_and_a_bound() -> None:
     """The task the outbox queues: late acknowledgement, SMTP and network errors retried with
     exponential backoff, a bounded number of times."""
+    from certificates.outbox_policy import MAX_RETRIES
     from certificates.tasks import RETRIED_ERRORS, send_outbound_email
 
     assert send_outbound_email.acks_late is True
     assert set(RETRIED_ERRORS) == {SMTPException, OSError}
-    assert send_outbound_email.max_retries == outbox.MAX_RETRIES == 8
+    assert send_outbound_email.max_retries == MAX_RETRIES == 8
 
 
 def test_the_backoff_is_the_documented_one_15_to_30_s_first_doubling_up_to_30_min() -> None:
     """The README's schedule: retry n waits 30 s * 2**n (capped at 30 min) times a factor in
     [0.5, 1.0]. Full jitter (Celery's own) retried after 1-6 s: never below half the nominal
     delay now, never above it, and the whole series spans 46 min to 1 h 31 min."""
-    lowest = [outbox.retry_delay(n, uniform=lambda low, high: low) for n in range(8)]
-    highest = [outbox.retry_delay(n, uniform=lambda low, high: high) for n in range(8)]
+    from certificates.tasks import retry_delay
+
+    lowest = [retry_delay(n, uniform=lambda low, high: low) for n in range(8)]
+    highest = [retry_delay(n, uniform=lambda low, high: high) for n in range(8)]
     assert lowest == [15, 30, 60, 120, 240, 480, 900, 900]
     assert highest == [30, 60, 120, 240, 480, 960, 1800, 1800]
     assert (sum(lowest), sum(highest)) == (2745, 5490)  # 45 min 45 s, 1 h 31 min 30 s
     for n in range(8):
         for _ in range(200):  # the real random factor
-            assert lowest[n] <= outbox.retry_delay(n) <= highest[n]
+            assert lowest[n] <= retry_delay(n) <= highest[n]
 
 
 class RefusingBackend(BaseEmailBackend):
@@ -171,6 +173,7 @@ def test_each_retry_of_the_send_task_waits_the_computed_delay(
 ) -> None:
     """The task asks retry_delay for each of its 8 retries, in order, and then gives up: the
     row is failed after 9 attempts."""
+    from certificates import tasks
     from certificates.tasks import send_outbound_email
 
     settings.CERTDESK_EMAIL_BACKEND = "tests.reminders.test_delivery.RefusingBackend"
@@ -178,13 +181,13 @@ def test_each_retry_of_the_send_task_waits_the_computed_delay(
         kind="reminder", to=OWNERS, subject="Expiry", body_text="."
     )
     asked: list[int] = []
-    computed = outbox.retry_delay
+    computed = tasks.retry_delay
 
     def delay(retries: int) -> float:
         asked.append(retries)
         return computed(retries)
 
-    monkeypatch.setattr(outbox, "retry_delay", delay)
+    monkeypatch.setattr(tasks, "retry_delay", delay)
     send_outbound_email.apply(args=(email.pk,))
     assert asked == list(range(8))
     email.refresh_from_db()

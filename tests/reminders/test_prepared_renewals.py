@@ -200,7 +200,7 @@ def test_a_failed_creation_leaves_nothing_half_written(
         real(**kwargs)  # type: ignore[arg-type]
         raise ServiceError("The new key could not be stored; nothing was saved.")
 
-    monkeypatch.setattr(reminders, "request_create", store_then_refuse)
+    monkeypatch.setattr(reminders.prepare, "request_create", store_then_refuse)
     certificate = make_certificate(owned_sandbox, not_after=NOW + 30 * DAY, key_source=GENERATED)
     keys_before = Key.objects.count()
     scan()
