@@ -42,6 +42,7 @@ format: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy .
+	$(BIN)/lint-imports --no-cache
 
 check: lint typecheck test
 

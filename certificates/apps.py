@@ -7,7 +7,8 @@ class CertificatesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Refuses the deletion of a user (they are deactivated instead), and connects the login
-        # signal that stamps the time of the last authentication.
-        from certificates import accounts  # noqa: F401
-        from certificates.views import access  # noqa: F401
+        # Refuses the deletion of a user (they are deactivated instead), connects the login signal
+        # that stamps the time of the last authentication, and registers the Celery tasks in every
+        # process (the outbox queues its send task by name; an eager app, the test suite, runs a
+        # registered task in place).
+        from certificates import accounts, receivers, tasks  # noqa: F401

@@ -2,27 +2,25 @@
 
 Every email certdesk sends is an :class:`~certificates.models.OutboundEmail` row first (the
 outbox), then a Celery task hands it to Django's mail backend. ``EMAIL_BACKEND`` is
-:class:`GuardedEmailBackend`, which wraps the backend ``EMAIL_URL`` chose: whatever the caller
-(our tasks, Django's error reports, a future feature), a message that carries private-key
-material is refused and the refusal recorded, never sent.
+:class:`certificates.mailbackend.GuardedEmailBackend`, which wraps the backend ``EMAIL_URL``
+chose: whatever the caller (our tasks, Django's error reports, a future feature), a message that
+carries private-key material is refused and the refusal recorded, never sent. This module is
+below the services (it composes and checks, and records nothing); the backend, which records
+the refusal through the audit service, is above them.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.mime.base import MIMEBase
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
-from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from certificates import crypto
-
-logger = logging.getLogger(__name__)
 
 
 class OutgoingKeyMaterialError(Exception):
@@ -80,50 +78,11 @@ def ensure_no_private_key(message: EmailMessage) -> None:
         )
 
 
-class GuardedEmailBackend(BaseEmailBackend):
-    """The mail backend of every process: the configured one, behind the private-key guard."""
-
-    def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
-        super().__init__(fail_silently=fail_silently)
-        self.inner = get_connection(
-            settings.CERTDESK_EMAIL_BACKEND, fail_silently=fail_silently, **kwargs
-        )
-
-    def open(self) -> bool | None:
-        opened: bool | None = self.inner.open()
-        return opened
-
-    def close(self) -> None:
-        self.inner.close()
-
-    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
-        safe = []
-        for message in email_messages:
-            if carries_private_key(message):
-                _record_refusal(message)
-                continue
-            safe.append(message)
-        return self.inner.send_messages(safe) if safe else 0
-
-
 def loggable_subject(subject: str) -> str:
     """The subject, to name a message in logs and records, unless it is itself the leak."""
     if crypto.contains_private_key_material(subject.encode("utf-8", "replace")):
         return "(subject withheld: it carries private-key material)"
     return subject[:255]
-
-
-def _record_refusal(message: EmailMessage) -> None:
-    from certificates.services.audit import Actor, audit_record
-
-    # The subject and recipients say which message; its content is never logged.
-    subject = loggable_subject(str(message.subject))
-    logger.error("Outgoing guard refused an email carrying private-key material: %r", subject)
-    audit_record(
-        actor=Actor.system(),
-        action="email.refused",
-        details={"subject": subject, "to": list(message.to)},
-    )
 
 
 def build_message(

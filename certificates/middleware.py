@@ -21,8 +21,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from certificates.actors import trusted_proxy
+from certificates.receivers import SESSION_STARTED_SESSION_KEY
 from certificates.services.audit import Actor, audit_record
-from certificates.views.access import SESSION_STARTED_SESSION_KEY, trusted_proxy
 
 # Read a chunked body in pieces of this size, never more than the limit plus one piece.
 CHUNK_BYTES = 64 * 1024
@@ -36,7 +37,7 @@ class TrustedProxyMiddleware:
 
     Django believes X-Forwarded-Proto (SECURE_PROXY_SSL_HEADER) from any sender; without this, a
     client reaching gunicorn directly could claim https, or an address of its choice in
-    X-Forwarded-For. ``access.client_ip`` applies the same rule on its own.
+    X-Forwarded-For. ``actors.client_ip`` applies the same rule on its own.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

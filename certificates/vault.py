@@ -24,8 +24,9 @@ from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
+
+from certificates import keyfiles
 
 MAGIC = b"cdv1"
 KEY_ID_BYTES = 8
@@ -76,8 +77,9 @@ def _parse_keys(configured: tuple[str, ...]) -> tuple[EncryptionKey, ...]:
 
 
 def configured_keys() -> tuple[EncryptionKey, ...]:
-    """The keys of CERTDESK_ENCRYPTION_KEYS, the first one encrypting."""
-    return _parse_keys(tuple(settings.CERTDESK_ENCRYPTION_KEYS))
+    """The keys of CERTDESK_ENCRYPTION_KEYS (on a laptop, var/encryption.key, made at first
+    use), the first one encrypting."""
+    return _parse_keys(keyfiles.encryption_keys())
 
 
 def current_key_id() -> str:

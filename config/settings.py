@@ -17,8 +17,6 @@ import environ
 from config.environment import (
     DEVELOPMENT_SECRET_KEY,
     audit_key_problem,
-    development_audit_key,
-    development_encryption_key,
     private_folder,
     private_sqlite_file,
     private_var_dir,
@@ -54,17 +52,21 @@ ALLOWED_HOSTS = env.list(
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # Private keys are encrypted with the first of these and decrypted with any (rotation: README).
+# Unset on a laptop: the key file below is created at first use (certificates/keyfiles.py),
+# never when the settings are imported; production refuses to start without the variable.
 CERTDESK_ENCRYPTION_KEYS: list[str] = env.list("CERTDESK_ENCRYPTION_KEYS", default=[])
-if not CERTDESK_ENCRYPTION_KEYS and not PRODUCTION:
-    CERTDESK_ENCRYPTION_KEYS = [development_encryption_key(VAR_DIR / "encryption.key")]
+CERTDESK_ENCRYPTION_KEY_FILE: Path | None = None if PRODUCTION else VAR_DIR / "encryption.key"
 
 # Keys the audit log's chain (an HMAC per event) and its checkpoints: urlsafe base64 of 32
 # bytes, kept apart from the database and its backups, so a database writer cannot recompute
-# the chain. Unset on a laptop: var/audit.key is created once; production refuses to start.
+# the chain. Unset on a laptop: var/audit.key, created at first use; production refuses to start.
 CERTDESK_AUDIT_KEY = env.str("CERTDESK_AUDIT_KEY", default="")
-if not CERTDESK_AUDIT_KEY and not PRODUCTION:
-    CERTDESK_AUDIT_KEY = development_audit_key(VAR_DIR / "audit.key")
-if not PRODUCTION and (_audit_key_problem := audit_key_problem(CERTDESK_AUDIT_KEY)):
+CERTDESK_AUDIT_KEY_FILE: Path | None = None if PRODUCTION else VAR_DIR / "audit.key"
+if (
+    CERTDESK_AUDIT_KEY
+    and not PRODUCTION
+    and (_audit_key_problem := audit_key_problem(CERTDESK_AUDIT_KEY))
+):
     raise environ.ImproperlyConfigured(f"{_audit_key_problem}.")
 
 if PRODUCTION:
@@ -268,7 +270,7 @@ if CERTDESK_EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend":
     # The same files, created owner-only (config/mailfiles.py).
     CERTDESK_EMAIL_BACKEND = "config.mailfiles.PrivateFileEmailBackend"
     private_folder(Path(EMAIL_CONFIG["EMAIL_FILE_PATH"]))
-EMAIL_BACKEND = "certificates.emails.GuardedEmailBackend"
+EMAIL_BACKEND = "certificates.mailbackend.GuardedEmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="certdesk <certdesk@localhost>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
@@ -415,7 +417,7 @@ if CERTDESK_BEHIND_PROXY or CERTDESK_TRUSTED_PROXIES:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # The address failed logins are counted against: behind the proxy, the one the proxy saw (else
 # every user would share the proxy's address, and five typos anywhere would lock everyone out).
-AXES_CLIENT_IP_CALLABLE = "certificates.views.access.client_ip"
+AXES_CLIENT_IP_CALLABLE = "certificates.actors.client_ip"
 SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
 
 # Who gets Django's error reports (a 500 with its traceback) by email: "Name <address>, ...".

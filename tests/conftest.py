@@ -139,7 +139,7 @@ def _guarded_mail(settings: Any) -> None:
     """Django's test runner swaps EMAIL_BACKEND for the in-memory one; put the outgoing guard
     back in front of it, so tests see what production sends (and refuses)."""
     settings.CERTDESK_EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    settings.EMAIL_BACKEND = "certificates.emails.GuardedEmailBackend"
+    settings.EMAIL_BACKEND = "certificates.mailbackend.GuardedEmailBackend"
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import stat
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -59,6 +61,7 @@ def test_bad_key_configuration_is_explained(
 ) -> None:
     """A wrong key in the settings is named by position, never printed."""
     settings.CERTDESK_ENCRYPTION_KEYS = configured
+    settings.CERTDESK_ENCRYPTION_KEY_FILE = None  # as in production: no laptop key file
     with pytest.raises(vault.VaultError, match=message):
         vault.encrypt(b"x", bound_to="row")
 
@@ -133,3 +136,22 @@ def test_no_private_key_is_stored_in_clear_anywhere_in_the_database(
     assert b"PRIVATE KEY" not in dump
     for secret in secrets:
         assert secret[:32] not in dump
+
+
+def test_the_first_encryption_on_a_laptop_creates_the_key_file_once(
+    settings: Any, tmp_path: Path
+) -> None:
+    """With CERTDESK_ENCRYPTION_KEYS unset outside production, the key file does not exist until
+    a private key is first encrypted; it is then made 0600, and every later encryption (and
+    decryption) uses that same key instead of making another."""
+    path = tmp_path / "var" / "encryption.key"
+    settings.CERTDESK_ENCRYPTION_KEYS = []
+    settings.CERTDESK_ENCRYPTION_KEY_FILE = path
+    assert not path.exists()
+    blob, key_id = vault.encrypt(b"private half", bound_to="row")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    written = path.read_text()
+    again, again_id = vault.encrypt(b"another", bound_to="other")
+    assert (path.read_text(), again_id) == (written, key_id)
+    assert vault.decrypt(blob, bound_to="row") == b"private half"
+    assert vault.decrypt(again, bound_to="other") == b"another"

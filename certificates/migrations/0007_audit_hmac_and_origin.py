@@ -12,20 +12,19 @@ list: it was whole). Going back rehashes under the old scheme.
 
 import sys
 
-from django.conf import settings
 from django.db import migrations, models
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.state import StateApps
 from django.utils import timezone
 
-from certificates import auditchain
+from certificates import auditchain, keyfiles
 
 KNOWN_ORIGINS = {"cli": "cli", "system": "system", "expiry scan": "system"}
 
 
 def rehash_under_the_key(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     event_model = apps.get_model("certificates", "AuditEvent")
-    key = auditchain.decode_key(settings.CERTDESK_AUDIT_KEY)
+    key = keyfiles.audit_key()
     old_breaks: list[int] = []
     expected_old = auditchain.GENESIS_HASH
     previous = auditchain.GENESIS_HASH

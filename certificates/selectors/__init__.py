@@ -1,7 +1,7 @@
 """Every read that is more than a lookup: health, certificate status, the dashboard."""
 
 from certificates.selectors.dashboard import DashboardCell, DashboardRow, dashboard_rows
-from certificates.selectors.health import HEARTBEAT_CACHE_KEY, health_report, heartbeat_record
+from certificates.selectors.health import HEARTBEAT_CACHE_KEY, health_report
 from certificates.selectors.requests import (
     OPEN_STATUSES,
     SENDABLE,
@@ -44,7 +44,6 @@ __all__ = [
     "dashboard_rows",
     "days_left",
     "health_report",
-    "heartbeat_record",
     "missing_sets",
     "open_requests",
     "request_timeline",

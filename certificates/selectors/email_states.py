@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from certificates import crypto
 from certificates.models import AuditEvent, OutboundEmail, SigningRequest
+from certificates.outbox_policy import MAX_ATTEMPTS, TAM_KINDS
 
 # The audit actions that queue an email about their target, with the outbox id in details.
 QUEUEING_ACTIONS = (
@@ -77,8 +78,6 @@ def _withheld(text: str) -> str:
 
 
 def _state(email: OutboundEmail) -> EmailState:
-    from certificates.services.outbox import MAX_ATTEMPTS
-
     status = OutboundEmail.Status
     error = _withheld(email.last_error)
     if email.status == status.SENT:
@@ -154,8 +153,6 @@ FAILED_NOTICE_DAYS = 30
 def failed_emails_of(user: object, *, now: datetime | None = None) -> list[EmailState]:
     """The TAM emails ``user`` asked for that failed (retrying, given up, or refused) in the
     last :data:`FAILED_NOTICE_DAYS` days, newest first: the dashboard's notice for the sender."""
-    from certificates.services.outbox import TAM_KINDS
-
     if not isinstance(user, get_user_model()) or user.pk is None:
         return []
     now = now or timezone.now()

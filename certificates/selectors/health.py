@@ -1,4 +1,4 @@
-"""What /healthz reports, and the worker heartbeat it shows.
+"""What /healthz reports, with the worker heartbeat (written by services/heartbeat.py).
 
 Every check runs in its own thread with a fresh client (never the request's database
 connection, which a frozen server would hold for good) and its own timeouts, and the probe waits
@@ -15,26 +15,18 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 import redis
 from django.conf import settings
-from django.core.cache import cache, caches
+from django.core.cache import caches
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.utils import load_backend
-from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
+# Written by services.heartbeat.heartbeat_record (the beat-scheduled task), read here.
 HEARTBEAT_CACHE_KEY = "certdesk:worker-heartbeat"
-
-
-def heartbeat_record() -> datetime:
-    """Write the worker's heartbeat; read back by :func:`health_report`."""
-    now = timezone.now()
-    cache.set(HEARTBEAT_CACHE_KEY, now.isoformat(), timeout=None)
-    return now
 
 
 def _database_check(timeout: float) -> str:

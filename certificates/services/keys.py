@@ -8,11 +8,13 @@ from typing import Literal
 
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 from zxcvbn import zxcvbn
 
 from certificates import crypto, vault
-from certificates.models import Certificate, CompanyProfile, SigningRequest
+from certificates.dbfiles import erase_freed_pages
+from certificates.models import Certificate, CompanyProfile, Key, Revocation, SigningRequest
 from certificates.permissions import Action, require
 from certificates.services.audit import Actor, audit_record
 from certificates.services.errors import ServiceError
@@ -187,3 +189,35 @@ def key_export(
             },
         )
     return KeyExport(filename=filename, content=content, content_type=content_type)
+
+
+def key_destroy(*, actor: Actor, key: Key) -> Key:
+    """Erase the encrypted private half of a compromised or revoked key; the row stays, so
+    rule 2 still refuses the key if it ever comes back in a CSR."""
+    request = key.signing_request
+    environment = request.environment
+    if actor.user is not None:
+        require(actor.user, Action.CUSTODY, environment)
+    if key.encrypted_private_key is None:
+        raise ServiceError("certdesk holds no private key material for this key.")
+    revoked = Revocation.objects.filter(certificate__signing_request=request).exists()
+    if key.compromised_at is None and not revoked:
+        raise ServiceError(
+            "Only the key of a compromised or revoked certificate can be destroyed here; a key "
+            "in use would leave its certificate without a key."
+        )
+    with transaction.atomic():
+        Key.objects.filter(pk=key.pk).update(
+            encrypted_private_key=None, destroyed_at=timezone.now()
+        )
+        audit_record(
+            actor=actor,
+            action="key.destroyed",
+            target=key,
+            environment=environment,
+            details={"key_fingerprint": key.fingerprint},
+        )
+        # Unrecoverable on this host: SQLite's zeroed pages folded into the file, its log cut.
+        transaction.on_commit(erase_freed_pages)
+    key.refresh_from_db()
+    return key

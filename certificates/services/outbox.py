@@ -10,14 +10,14 @@ expiry scan sends it again, with the same Message-ID so the copy is recognisable
 from __future__ import annotations
 
 import logging
-import random
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import get_connection
@@ -27,25 +27,17 @@ from django.utils import timezone
 
 from certificates import crypto, emails
 from certificates.models import AuditEvent, Environment, OutboundEmail, Reminder
+
+# The policy's numbers live below the services, the retry schedule beside the send task
+# (certificates/tasks.py); these three are re-exported for the callers that read them here.
+from certificates.outbox_policy import MAX_ATTEMPTS as MAX_ATTEMPTS
+from certificates.outbox_policy import RETRY_BACKOFF_MAX, SEND_TASK
+from certificates.outbox_policy import TAM_KINDS as TAM_KINDS
+from certificates.outbox_policy import WAITING_FOR_BROKER as WAITING_FOR_BROKER
 from certificates.services.audit import Actor, audit_record
 from certificates.services.errors import ServiceError
 
 logger = logging.getLogger(__name__)
-# Spreads retries apart; not a secret (the jitter of retry_delay).
-_random = random.SystemRandom()
-
-# Celery's retries of one send task (tasks.send_outbound_email): 1 + 8 attempts. The wait before
-# retry n (n = 0, 1, ...) is RETRY_BACKOFF * 2**n seconds, capped at RETRY_BACKOFF_MAX, times a
-# random factor in [0.5, 1.0] (retry_delay): 15-30 s, 30-60 s, ... up to 15-30 min, so one task
-# keeps trying for 46 min to 1 h 31 min in all, and never waits longer than 30 min between two.
-MAX_RETRIES = 8
-RETRY_BACKOFF = 30
-RETRY_BACKOFF_MAX = 1800
-RETRY_JITTER = (0.5, 1.0)
-# Past this many attempts in all (four tasks' worth: the first, then three given by the expiry
-# scan after Celery's retries ran out, i.e. most of a working day), an email stays ``failed``
-# for good, visible on the outbox page, and its reminder is ``failed``.
-MAX_ATTEMPTS = 4 * (MAX_RETRIES + 1)
 
 
 def _stuck_after() -> timedelta:
@@ -56,20 +48,6 @@ def _stuck_after() -> timedelta:
 def _abandoned_after() -> timedelta:
     """A queued or failed row untouched for this long has no Celery retry coming any more."""
     return timedelta(seconds=RETRY_BACKOFF_MAX) + _stuck_after()
-
-
-def retry_delay(retries: int, *, uniform: Callable[[float, float], float] | None = None) -> float:
-    """Seconds before the send task's retry number ``retries`` (0 for the first retry).
-
-    ``RETRY_BACKOFF * 2**retries``, capped at ``RETRY_BACKOFF_MAX``, times a random factor in
-    ``RETRY_JITTER`` ([0.5, 1.0]): spread out, so that emails failing together do not retry
-    together, yet never sooner than half the nominal delay (full jitter, Celery's own, gave
-    retries after 1 s). ``uniform`` is ``random.uniform``'s signature, for tests.
-    """
-    nominal = min(RETRY_BACKOFF * 2 ** max(retries, 0), RETRY_BACKOFF_MAX)
-    low, high = RETRY_JITTER
-    factor = (uniform or _random.uniform)(low, high)
-    return float(nominal * min(max(factor, low), high))
 
 
 class KeyMaterialRefused(ServiceError):
@@ -171,6 +149,20 @@ def outbound_email_queue(
     not a silent failure in a worker: :class:`KeyMaterialRefused`, recorded as ``email.refused``
     (callers that roll back on it use :func:`atomic_keeping_refusals`).
     """
+    email = outbound_email_build(actor=actor, kind=kind, composed=composed, environment=environment)
+    email.submission_token = submission_token
+    return outbound_emails_queue([email])[0]
+
+
+def outbound_email_build(
+    *,
+    actor: Actor,
+    kind: str,
+    composed: emails.ComposedEmail,
+    environment: Environment | None = None,
+) -> OutboundEmail:
+    """The outbox row for ``composed``, not saved yet, once the outgoing guard let it through
+    (or :class:`KeyMaterialRefused`, recorded: see :func:`outbound_email_queue`)."""
     attachments = [
         {"filename": a.filename, "content": a.content, "mimetype": a.mimetype}
         for a in composed.attachments
@@ -196,7 +188,7 @@ def outbound_email_queue(
                 "to": composed.to,
             },
         )
-    email = OutboundEmail.objects.create(
+    return OutboundEmail(
         kind=kind,
         environment=environment,
         to=composed.to,
@@ -206,15 +198,16 @@ def outbound_email_queue(
         attachments=attachments,
         created_by_label=actor.name,
         created_by=actor.user,
-        submission_token=submission_token,
     )
-    _send_on_commit(email.pk)
-    return email
 
 
-# The note a queued email carries while the broker cannot take its task: the pages that show
-# the email's state give it as the reason it has not left yet (selectors/email_states.py).
-WAITING_FOR_BROKER = "Waiting for the task queue: the email is stored, but the broker"
+def outbound_emails_queue(built: Sequence[OutboundEmail]) -> list[OutboundEmail]:
+    """Store rows from :func:`outbound_email_build` in one insert, and queue the sending of
+    each once the caller's transaction commits (one task per email, in their order)."""
+    stored = OutboundEmail.objects.bulk_create(built)
+    for email in stored:
+        _send_on_commit(email.pk)
+    return stored
 
 
 def _send_on_commit(email_id: int) -> None:
@@ -233,12 +226,12 @@ def outbound_email_publish(*, email_id: int) -> bool:
     :func:`outbound_email_requeue_unsent` (beat, every ``CERTDESK_OUTBOX_REQUEUE_SECONDS``)
     publishes it again once the broker is back.
     """
-    from certificates.tasks import send_outbound_email
-
     try:
-        send_outbound_email.delay(email_id)
+        # By name: the task module imports this one, not the reverse. Registered in every process
+        # (CertificatesConfig.ready), so an eager app (the test suite) runs it in place.
+        current_app.signature(SEND_TASK, args=(email_id,)).apply_async()
     except Exception as error:
-        if send_outbound_email.app.conf.task_always_eager:
+        if current_app.conf.task_always_eager:
             raise  # the task itself ran here (the test suite): its error is not the broker's
         reason = " ".join(f"{type(error).__name__}: {error}".split())[:300]
         logger.warning(
@@ -375,14 +368,6 @@ def outbound_email_deliver(*, email_id: int) -> str:
 
 def _reminders_end(email_id: int, status: str, reason: str) -> None:
     Reminder.objects.filter(email_id=email_id).update(status=status, reason=reason[:1000])
-
-
-# The emails to Treezor's TAM: when one a person asked for finally fails, that person is told.
-TAM_KINDS = (
-    OutboundEmail.Kind.TAM_CSR,
-    OutboundEmail.Kind.TAM_RENEWAL,
-    OutboundEmail.Kind.TAM_REVOCATION,
-)
 
 
 def _tell_sender_it_failed(email: OutboundEmail, reason: str, *, refused: bool = False) -> None:

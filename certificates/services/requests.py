@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
+from collections.abc import Sequence
+from datetime import datetime
 
 from cryptography import x509
 from django.db import IntegrityError, transaction
@@ -12,10 +14,17 @@ from django.views.decorators.debug import sensitive_variables
 
 from certificates import crypto, vault
 from certificates.dbfiles import erase_freed_pages
-from certificates.models import Certificate, Environment, Key, Purpose, SigningRequest
+from certificates.models import (
+    Certificate,
+    Environment,
+    Key,
+    OutboundEmail,
+    Purpose,
+    SigningRequest,
+)
 from certificates.permissions import Action, require
 from certificates.selectors.requests import OPEN_STATUSES
-from certificates.services.audit import Actor, audit_record
+from certificates.services.audit import Actor, AuditEntry, audit_record, audit_record_many
 from certificates.services.errors import ServiceError
 
 
@@ -355,3 +364,54 @@ def request_cancel(*, actor: Actor, signing_request: SigningRequest, reason: str
     signing_request.refresh_from_db()
     key.refresh_from_db()
     return signing_request
+
+
+def request_mark_sent_to_tam(
+    *,
+    actor: Actor,
+    signing_requests: Sequence[SigningRequest],
+    email: OutboundEmail | None,
+    how: str,
+    sent_at: datetime,
+) -> None:
+    """Ready requests become ``sent``, each with its audit event: the one place a request is
+    sent to the TAM, whoever sends it (the send page, the expiry scan, the user by hand).
+
+    ``email``: the email that carried their CSRs, recorded as ``request.sent_to_tam`` with its
+    id and addresses (and, for the scan's renewal email, the certificate renewed); None when
+    the user emailed the TAM themselves: ``request.marked_sent`` with the day, ``sent_at``'s.
+    ``how`` says who moved them. A compare-and-set from ``ready``: when one of them changed
+    meanwhile (sent, cancelled), :class:`ServiceError` and nothing changed. The objects given
+    are updated in place.
+    """
+    if not signing_requests:
+        return
+    with transaction.atomic():
+        updated = SigningRequest.objects.filter(
+            pk__in=[r.pk for r in signing_requests], status=SigningRequest.Status.READY
+        ).update(status=SigningRequest.Status.SENT, sent_at=sent_at, updated_at=timezone.now())
+        if updated != len({r.pk for r in signing_requests}):
+            changed = ", ".join(f"#{r.pk}" for r in signing_requests)
+            raise ServiceError(f"Request {changed} changed meanwhile; reload the page.")
+        entries = []
+        for signing_request in signing_requests:
+            signing_request.status = SigningRequest.Status.SENT
+            signing_request.sent_at = sent_at
+            details: dict[str, object]
+            if email is None:
+                details = {"sent_on": timezone.localdate(sent_at).isoformat()}
+            else:
+                details = {"email": email.pk, "to": list(email.to)}
+                if email.kind == OutboundEmail.Kind.TAM_RENEWAL:
+                    details["renewal_of"] = signing_request.renews_id
+            details["how"] = how
+            entries.append(
+                AuditEntry(
+                    actor=actor,
+                    action="request.sent_to_tam" if email is not None else "request.marked_sent",
+                    target=signing_request,
+                    environment=signing_request.environment,
+                    details=details,
+                )
+            )
+        audit_record_many(entries)

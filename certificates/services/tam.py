@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import date, datetime, time
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
 from certificates import crypto, emails
@@ -22,6 +22,7 @@ from certificates.services.audit import Actor, audit_record
 from certificates.services.errors import ServiceError
 from certificates.services.keys import company_name
 from certificates.services.outbox import atomic_keeping_refusals, outbound_email_queue
+from certificates.services.requests import request_mark_sent_to_tam
 
 
 def cancelled_message(signing_request: SigningRequest) -> str:
@@ -170,21 +171,22 @@ def _send(
                 environment=environment,
                 submission_token=submission_token,
             )
-            now = timezone.now()
+            if not resend:
+                request_mark_sent_to_tam(
+                    actor=actor,
+                    signing_requests=locked,
+                    email=email,
+                    how="send to the TAM",
+                    sent_at=timezone.now(),
+                )
+                return email
             for signing_request in locked:
-                if not resend:
-                    signing_request.status = SigningRequest.Status.SENT
-                    signing_request.sent_at = now
-                    signing_request.save(update_fields=["status", "sent_at", "updated_at"])
-                details: dict[str, object] = {
-                    "email": email.pk,
-                    "to": list(environment.tam_emails),
-                }
-                if resend and signing_request.sent_at is not None:
+                details: dict[str, object] = {"email": email.pk, "to": list(email.to)}
+                if signing_request.sent_at is not None:
                     details["first_sent_at"] = signing_request.sent_at.isoformat()
                 audit_record(
                     actor=actor,
-                    action="request.resent_to_tam" if resend else "request.sent_to_tam",
+                    action="request.resent_to_tam",
                     target=signing_request,
                     environment=environment,
                     details=details,
@@ -258,21 +260,18 @@ def request_mark_sent(
             "only a ready CSR can be marked as sent."
         )
     sent_at = timezone.make_aware(datetime.combine(sent_on, time(12, 0)))
-    with transaction.atomic():
-        updated = SigningRequest.objects.filter(
-            pk=signing_request.pk, status=SigningRequest.Status.READY
-        ).update(status=SigningRequest.Status.SENT, sent_at=min(sent_at, timezone.now()))
-        if not updated:
-            signing_request.refresh_from_db()
-            if signing_request.status == SigningRequest.Status.CANCELLED:
-                raise ServiceError(cancelled_message(signing_request))
-            raise ServiceError(f"Request #{signing_request.pk} changed meanwhile; reload the page.")
-        audit_record(
+    try:
+        request_mark_sent_to_tam(
             actor=actor,
-            action="request.marked_sent",
-            target=signing_request,
-            environment=environment,
-            details={"sent_on": sent_on.isoformat()},
+            signing_requests=[signing_request],
+            email=None,
+            how="marked by hand",
+            sent_at=min(sent_at, timezone.now()),
         )
+    except ServiceError:
+        signing_request.refresh_from_db()
+        if signing_request.status == SigningRequest.Status.CANCELLED:
+            raise ServiceError(cancelled_message(signing_request)) from None
+        raise
     signing_request.refresh_from_db()
     return signing_request

@@ -4,38 +4,30 @@ gets 403 with an explanation."""
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 from datetime import timedelta
-from functools import lru_cache, wraps
+from functools import wraps
 from typing import Any, TypeVar
 
-from django.conf import settings
-from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
-from django.dispatch import receiver
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from django.utils.http import urlencode
 
+# Re-exported: the views and the tests read them here.
+from certificates.actors import client_ip as client_ip
 from certificates.models import Environment, SigningRequest
 from certificates.permissions import Action, require, user_can
+from certificates.receivers import LAST_AUTH_SESSION_KEY as LAST_AUTH_SESSION_KEY
 
 ModelT = TypeVar("ModelT", Environment, SigningRequest)
 
 # Private-key downloads ask for the password again past this age of the last authentication.
 RECENT_AUTH = timedelta(minutes=5)
-LAST_AUTH_SESSION_KEY = "certdesk_last_auth_at"
-# When the session's user logged in (the absolute session lifetime counts from it).
-SESSION_STARTED_SESSION_KEY = "certdesk_logged_in_at"
-# Trusted as proxies when CERTDESK_BEHIND_PROXY is on and CERTDESK_TRUSTED_PROXIES is empty: a
-# proxy on the docker host reaches the container from the bridge's private address.
-PRIVATE_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
-LOOPBACK_NETWORKS = ("127.0.0.0/8", "::1/128")
 
 
 def environment_for(request: HttpRequest, slug: str, action: Action = Action.VIEW) -> Environment:
@@ -72,72 +64,6 @@ def superuser_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
         return view(request, *args, **kwargs)
 
     return wrapped
-
-
-@receiver(user_logged_in)
-def _remember_authentication(sender: object, request: HttpRequest | None, **kwargs: object) -> None:
-    if request is not None and hasattr(request, "session"):
-        request.session[LAST_AUTH_SESSION_KEY] = timezone.now().timestamp()
-        request.session[SESSION_STARTED_SESSION_KEY] = timezone.now().timestamp()
-
-
-@lru_cache(maxsize=8)
-def _proxy_networks(
-    configured: tuple[str, ...], behind_proxy: bool
-) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    if configured:
-        names = (*LOOPBACK_NETWORKS, *configured)
-    elif behind_proxy:
-        names = (*LOOPBACK_NETWORKS, *PRIVATE_NETWORKS)
-    else:
-        names = ()
-    return tuple(ipaddress.ip_network(name, strict=False) for name in names)
-
-
-def _address(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        address = ipaddress.ip_address((text or "").strip())
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
-
-
-def trusted_proxy(remote_addr: str | None) -> bool:
-    """Whether a connection from ``remote_addr`` comes from a proxy whose X-Forwarded-* headers
-    are believed: CERTDESK_TRUSTED_PROXIES (plus loopback), or with only CERTDESK_BEHIND_PROXY,
-    loopback and the private ranges. Nobody when neither is set."""
-    address = _address(remote_addr)
-    if address is None:
-        return False
-    networks = _proxy_networks(
-        tuple(settings.CERTDESK_TRUSTED_PROXIES), bool(settings.CERTDESK_BEHIND_PROXY)
-    )
-    return any(address in network for network in networks)
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The client's address, which failed logins are counted against (AXES_CLIENT_IP_CALLABLE).
-
-    X-Forwarded-For is read only when the connection comes from a trusted proxy
-    (``trusted_proxy``), from its right end: each trusted proxy appended the address it saw, so
-    the first entry from the right that is not itself a trusted proxy is the client. Entries to
-    its left come from the client and may be forged. A garbage entry stops the walk at the last
-    address known good (the proxy's own, at worst).
-    """
-    remote: str | None = request.META.get("REMOTE_ADDR")
-    if not trusted_proxy(remote):
-        return remote
-    client = remote
-    for entry in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
-        address = _address(entry)
-        if address is None:
-            break
-        client = str(address)
-        if not trusted_proxy(client):
-            break
-    return client
 
 
 def mark_authenticated_now(request: HttpRequest) -> None:

@@ -15,8 +15,9 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from certificates.calendar_format import calendar_ics
 from certificates.models import CalendarFeed
-from certificates.selectors.calendar import calendar_events, calendar_feed_owner, calendar_ics
+from certificates.selectors.calendar import calendar_events, calendar_feed_owner
 from certificates.services.audit import Actor
 from certificates.services.calendar import calendar_feed_replace
 

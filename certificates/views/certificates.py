@@ -27,12 +27,11 @@ from certificates.permissions import Action, environments_for, require, user_can
 from certificates.selectors.email_states import emails_about
 from certificates.services import Actor, ServiceError
 from certificates.services.certificates import ConfirmationNeeded
-from certificates.services.keys import company_name
+from certificates.services.keys import company_name, key_destroy
 from certificates.services.outbox import KeyMaterialRefused
 from certificates.services.revocations import (
     NOTE_REFUSED,
     AlreadyRequested,
-    key_destroy,
     revocation_confirm,
     revocation_report_compromise,
     revocation_request,

@@ -79,14 +79,43 @@ def test_production_settings_pass_the_deploy_check(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_embedded_default_works_with_nothing_set(tmp_path: Path) -> None:
-    """With no variable at all, migrate runs on SQLite under var/ and a key file is made once."""
+    """With no variable at all, migrate runs on SQLite under var/; the audit key it needs (the
+    chain's migration) is made once, the encryption key not before a private key is stored."""
     result = run_manage(tmp_path, "migrate", "--no-input")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "db.sqlite3").exists()
-    assert "created the encryption key" in result.stderr
-    again = run_manage(tmp_path, "check")
+    assert "created the audit log key" in result.stderr
+    assert not (tmp_path / "encryption.key").exists()
+    again = run_manage(tmp_path, "migrate", "--no-input")
     assert again.returncode == 0
-    assert "created the encryption key" not in again.stderr
+    assert "created the" not in again.stderr
+
+
+@pytest.mark.slow
+def test_importing_the_settings_writes_no_key_file(tmp_path: Path) -> None:
+    """Importing config.settings with nothing set only names the laptop's key files (it used to
+    write var/encryption.key and var/audit.key): they are made by the first process that needs
+    them, not by every import of the settings (a test, a linter, a deploy check)."""
+    clean = {"PATH": os.environ["PATH"], "CERTDESK_VAR_DIR": str(tmp_path)}
+    script = (
+        "import config.settings as s;"
+        "print(s.CERTDESK_ENCRYPTION_KEYS, s.CERTDESK_AUDIT_KEY == '',"
+        " s.CERTDESK_ENCRYPTION_KEY_FILE.name, s.CERTDESK_AUDIT_KEY_FILE.name)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=BASE_DIR,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["[]", "True", "encryption.key", "audit.key"]
+    assert "created the" not in result.stderr
+    assert not (tmp_path / "encryption.key").exists()
+    assert not (tmp_path / "audit.key").exists()
 
 
 @pytest.mark.parametrize(

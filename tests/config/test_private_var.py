@@ -67,15 +67,15 @@ def usual_umask() -> Iterator[None]:
 def test_migrate_creates_var_and_the_database_for_the_owner_only(
     tmp_path: Path, usual_umask: None
 ) -> None:
-    """A first `migrate` leaves var/, db.sqlite3, the key file and the broker folders 0700/0600,
-    and the WAL and shared-memory files SQLite adds later are 0600 too."""
+    """A first `migrate` leaves var/, db.sqlite3, the audit key file and the broker folders
+    0700/0600, and the WAL and shared-memory files SQLite adds later are 0600 too."""
     var_dir = tmp_path / "var"
     result = run_manage(var_dir, "migrate", "--no-input", "-v0")
     assert result.returncode == 0, result.stderr
     database = var_dir / "db.sqlite3"
     assert mode(var_dir) == 0o700
     assert mode(database) == 0o600
-    assert mode(var_dir / "encryption.key") == 0o600
+    assert mode(var_dir / "audit.key") == 0o600  # made by the audit chain's migration
     assert mode(var_dir / "celery" / "queue") == 0o700
     assert mode(var_dir / "mail") == 0o700
     # A writer in WAL mode (web, worker, beat) makes SQLite create -wal and -shm.

@@ -15,9 +15,9 @@ from certificates import selectors, services
 from certificates.models import Certificate, Environment, Key, SigningRequest
 from certificates.selectors import TimelineEntry
 from certificates.services import Actor
+from certificates.services.keys import key_destroy
 from certificates.services.reminders import expiry_scan
 from certificates.services.revocations import (
-    key_destroy,
     revocation_confirm,
     revocation_report_compromise,
 )

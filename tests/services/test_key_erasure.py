@@ -57,7 +57,8 @@ services.request_cancel(actor=CLI, signing_request=request, reason="not needed a
 
 DESTROY_AFTER_COMPROMISE = """
 from datetime import date
-from certificates.services.revocations import key_destroy, revocation_report_compromise
+from certificates.services.keys import key_destroy
+from certificates.services.revocations import revocation_report_compromise
 from tests.conftest import trusting
 from tests.testca import LocalCA
 

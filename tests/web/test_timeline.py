@@ -15,8 +15,8 @@ from django.urls import reverse
 from certificates import services
 from certificates.models import Certificate, Environment, Key, SigningRequest
 from certificates.services import Actor, audit_record
+from certificates.services.keys import key_destroy
 from certificates.services.revocations import (
-    key_destroy,
     revocation_confirm,
     revocation_report_compromise,
 )

@@ -11,7 +11,8 @@ from django.core.management.base import CommandError, CommandParser
 from django.db import DatabaseError
 
 from certificates import auditchain
-from certificates.services.audit import audit_chain_verify, audit_key
+from certificates.keyfiles import audit_key
+from certificates.selectors.audit import audit_chain_verify
 
 from ._common import CertdeskCommand, one_line, read_input_file
 
