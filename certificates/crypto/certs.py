@@ -96,7 +96,7 @@ def _der_any(der: bytes) -> list[x509.Certificate]:
     """The certificates of a DER certificate or PKCS#7 bundle; [] if it is neither."""
     try:
         return [x509.load_der_x509_certificate(der)]
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):
         pass
     try:
         return _der_pkcs7(der)
@@ -104,7 +104,7 @@ def _der_any(der: bytes) -> list[x509.Certificate]:
         pass
     try:
         x509.load_der_x509_csr(der)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):
         return []
     raise _csr_not_certificate()
 
@@ -112,7 +112,7 @@ def _der_any(der: bytes) -> list[x509.Certificate]:
 def _der_certificate(der: bytes) -> x509.Certificate:
     try:
         return x509.load_der_x509_certificate(der)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):
         raise CryptoError(
             "A CERTIFICATE block is damaged: it is not a valid X.509 certificate. Upload the "
             "file Treezor sent, without editing it.",
@@ -127,7 +127,7 @@ def _der_pkcs7(der: bytes) -> list[x509.Certificate]:
             certificates = [x509.load_der_x509_certificate(item) for item in ders]
         else:
             certificates = pkcs7.load_der_pkcs7_certificates(der)
-    except (ValueError, UnsupportedAlgorithm):
+    except (ValueError, x509.InvalidVersion, UnsupportedAlgorithm):
         raise CryptoError(
             "The PKCS#7 bundle could not be read, or holds no certificate. Ask Treezor for the "
             "certificate in PEM format.",

@@ -196,7 +196,7 @@ def _load_csr(text: bytes) -> x509.CertificateSigningRequest:
         return _der_csr(csrs[0].der)
     try:
         return x509.load_der_x509_csr(text)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):
         pass
     if _is_der_certificate(text):
         raise _certificate_not_csr()
@@ -205,7 +205,7 @@ def _load_csr(text: bytes) -> x509.CertificateSigningRequest:
         # A PEM body pasted without its BEGIN/END lines.
         try:
             return x509.load_der_x509_csr(bare)
-        except ValueError:
+        except (ValueError, x509.InvalidVersion):
             if _is_der_certificate(bare):
                 raise _certificate_not_csr() from None
     raise _not_a_csr()
@@ -214,7 +214,7 @@ def _load_csr(text: bytes) -> x509.CertificateSigningRequest:
 def _der_csr(der: bytes) -> x509.CertificateSigningRequest:
     try:
         return x509.load_der_x509_csr(der)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):
         raise CryptoError(
             "The CERTIFICATE REQUEST block is damaged: it is not a valid certificate signing "
             "request. Upload the file OpenSSL wrote, without editing it.",
@@ -225,7 +225,7 @@ def _der_csr(der: bytes) -> x509.CertificateSigningRequest:
 def _is_der_certificate(der: bytes) -> bool:
     try:
         x509.load_der_x509_certificate(der)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):
         try:
             pkcs7.load_der_pkcs7_certificates(der)
         except (ValueError, UnsupportedAlgorithm):

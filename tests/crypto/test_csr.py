@@ -10,9 +10,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from certificates import crypto
-from tests.testca import LocalCA
-
-from ._support import ACME
+from tests.support.subjects import ACME
+from tests.support.testca import LocalCA
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +91,28 @@ def test_parse_csr_refuses_garbage() -> None:
     error = _refusal(b"\x00\x01garbage\xff" * 20)
     assert error.code == "not_csr"
     assert "not a certificate signing request (PEM or DER)" in str(error)
+
+
+def test_parse_csr_refuses_a_csr_of_an_unknown_version(
+    csr: x509.CertificateSigningRequest,
+) -> None:
+    """A CSR whose version field is not v1 (0) is refused as no CSR, not a crash."""
+    der = csr.public_bytes(serialization.Encoding.DER)
+    bad = der.replace(b"\x02\x01\x00", b"\x02\x01\x01", 1)
+    assert bad != der
+    assert _refusal(bad).code
+
+
+def test_a_certificate_of_an_unknown_version_is_refused_not_a_crash() -> None:
+    """cryptography raises InvalidVersion, not ValueError, for a version field it does not
+    know: the upload must still answer with a message (a 500 otherwise)."""
+    ca = LocalCA.create()
+    cert = ca.sign(crypto.build_csr(crypto.generate_private_key(), ACME))
+    der = bytearray(cert.public_bytes(serialization.Encoding.DER))
+    at = der.find(bytes([0xA0, 0x03, 0x02, 0x01, 0x02]))
+    der[at + 4] = 0x05
+    with pytest.raises(crypto.CryptoError):
+        crypto.parse_certificates(bytes(der))
 
 
 def test_parse_csr_refuses_empty_input() -> None:
