@@ -18,10 +18,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from certificates.models import AuditEvent
+from certificates.permissions import Action, require, user_can
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
     from django.http import HttpRequest
+
+    from certificates.models import Environment
 
 # Trusted as proxies when CERTDESK_BEHIND_PROXY is on and CERTDESK_TRUSTED_PROXIES is empty: a
 # proxy on the docker host reaches the container from the bridge's private address.
@@ -147,6 +150,19 @@ class Actor:
     def system(cls, label: str = "system") -> Actor:
         """certdesk itself: the worker and the scheduler (beat)."""
         return cls(label=label, origin=AuditEvent.Origin.SYSTEM)
+
+    def may(self, action: Action, environment: Environment) -> bool:
+        """Whether this actor may do ``action`` in ``environment`` (the operator always may)."""
+        return self.user is None or user_can(self.user, action, environment)
+
+    def require(self, action: Action, environment: Environment) -> None:
+        """Refuse (PermissionDenied) unless this actor may do ``action`` in ``environment``.
+
+        A user (browser, or ``--user`` on the command line) is checked against their role; the
+        command line without ``--user`` and certdesk itself act as the operator and pass.
+        """
+        if self.user is not None:
+            require(self.user, action, environment)
 
     @property
     def name(self) -> str:

@@ -6,8 +6,9 @@ audit event, so the admin offers no add, change or delete on any model (and so n
 "delete selected" action either); a change POSTed anyway is refused with 403. Per model:
 
 - Users, memberships, environments, the company profile: read-only here, each page pointing to
-  its Settings page, where the same change goes through ``services.settings`` and is audited
-  (granting a role, adding a person, deactivating or reactivating one). Users are never deleted
+  its Settings page, where the same change goes through the services (``services.company``,
+  ``services.environments``, ``services.people``) and is audited (granting a role, adding a
+  person, deactivating or reactivating one). Users are never deleted
   (``certificates.accounts`` refuses it everywhere): they are deactivated.
 - Groups: not registered. certdesk gives rights by superuser status and per-environment
   memberships only; groups and Django permissions grant nothing, so nothing to show.

@@ -5,17 +5,9 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from certificates.models import Membership, Role
+from certificates.permissions import may_read_audit_log
 
 
 def navigation(request: HttpRequest) -> dict[str, object]:
-    def can_see_audit_log() -> bool:
-        user = request.user
-        if not user.is_authenticated:
-            return False
-        if user.is_superuser:
-            return True
-        return Membership.objects.filter(user_id=user.pk, role=Role.CUSTODIAN).exists()
-
     # Lazy: pages that do not render the menu (downloads, errors) pay no query.
-    return {"can_see_audit_log": SimpleLazyObject(can_see_audit_log)}
+    return {"can_see_audit_log": SimpleLazyObject(lambda: may_read_audit_log(request.user))}

@@ -5,12 +5,14 @@
   before anything reads it;
 - ``SessionMaxAgeMiddleware``: a session ends CERTDESK_SESSION_MAX_HOURS after its login;
 - ``FirstRunMiddleware``: a fresh installation leads to the page creating its first administrator;
-- ``KeyExportRefusalMiddleware``: a refused private-key download is audited.
+- ``KeyExportRefusalMiddleware``: a refused private-key download is audited;
+- ``DomainErrorMiddleware``: a domain error a view let through is a clear page, never a 500.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Callable
 
 from django.conf import settings
@@ -22,8 +24,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from certificates.actors import trusted_proxy
+from certificates.crypto import CryptoError
 from certificates.receivers import SESSION_STARTED_SESSION_KEY
 from certificates.services.audit import Actor, audit_record
+from certificates.services.errors import ServiceError
+from certificates.vault import VaultError
+
+logger = logging.getLogger(__name__)
 
 # Read a chunked body in pieces of this size, never more than the limit plus one piece.
 CHUNK_BYTES = 64 * 1024
@@ -180,3 +187,38 @@ class FirstRunMiddleware:
         ):
             return HttpResponseRedirect(reverse("first_run"))
         return self.get_response(request)
+
+
+class DomainErrorMiddleware:
+    """A domain error a view let through becomes a clear page, never a 500.
+
+    A ``ServiceError`` or a ``crypto.CryptoError`` is a refusal (400, its own message); a
+    ``VaultError`` (the encryption keys cannot decrypt a stored private key) is a page that says
+    what happened and whom to ask (409), its detail in the log only. Views show the refusals they
+    expect next to their forms (``views.access.show_refusal``); this is the net under them.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, VaultError):
+            logger.warning("A private key could not be decrypted: %s", exception)
+            message = (
+                "certdesk could not decrypt the stored private key with its encryption keys "
+                "(CERTDESK_ENCRYPTION_KEYS). Nothing was downloaded or changed: ask the "
+                "administrator who runs certdesk to check the encryption keys."
+            )
+            status = 409
+        elif isinstance(exception, ServiceError | CryptoError):
+            message = str(exception)
+            status = 400
+        else:
+            return None
+        return HttpResponse(
+            render_to_string("refused.html", {"message": message}, request=request),
+            status=status,
+        )

@@ -72,3 +72,10 @@ def environments_for(
     return Environment.objects.filter(
         memberships__user_id=user.pk, memberships__role__in=roles_allowing(action)
     ).distinct()
+
+
+def may_read_audit_log(user: AbstractBaseUser | AnonymousUser | None) -> bool:
+    """Administrators read every event; custodians the events of the environments they hold keys
+    in (the people who may take keys answer for what happens to them); nobody else. The menu's
+    link and the page ask this."""
+    return is_administrator(user) or environments_for(user, Action.CUSTODY).exists()

@@ -1,7 +1,18 @@
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import path
 
-from certificates.views import certificates, core, requests, wizard
+from certificates.views import (
+    calendar,
+    certificates,
+    core,
+    lists,
+    outbox,
+    requests,
+    settings,
+    wizard,
+)
+
+# Every route of certdesk, in one table (the view modules declare none).
 
 urlpatterns = [
     path("", core.dashboard, name="dashboard"),
@@ -21,7 +32,9 @@ urlpatterns = [
     path("requests/<int:pk>/sent-by-hand/", requests.mark_sent, name="request_mark_sent"),
     path("requests/<int:pk>/resend/", requests.resend, name="request_resend"),
     path("requests/<int:pk>/cancel/", requests.cancel, name="request_cancel"),
-    path("", include("certificates.views.lists")),
+    path("certificates/", lists.certificate_list, name="certificate_list"),
+    path("requests/", lists.request_list, name="request_list"),
+    path("audit/", lists.audit_log, name="audit_log"),
     path("environments/<slug:slug>/send/", requests.send_to_tam, name="send_to_tam"),
     path("environments/<slug:slug>/csrs.zip", requests.csr_archive, name="csr_archive"),
     path("certificates/upload/", certificates.upload, name="certificate_upload"),
@@ -45,7 +58,39 @@ urlpatterns = [
         certificates.destroy_key,
         name="certificate_destroy_key",
     ),
-    path("settings/", include("certificates.views.settings")),
-    path("outbox/", include("certificates.views.outbox")),
-    path("calendar/", include("certificates.views.calendar")),
+    path("settings/", settings.home, name="settings_home"),
+    path("settings/company/", settings.company, name="settings_company"),
+    path(
+        "settings/environments/add/",
+        settings.environment_add,
+        name="settings_environment_add",
+    ),
+    path(
+        "settings/environments/<slug:slug>/edit/",
+        settings.environment_edit,
+        name="settings_environment_edit",
+    ),
+    path("settings/environments/<slug:slug>/members/", settings.members, name="settings_members"),
+    path(
+        "settings/environments/<slug:slug>/members/<int:pk>/remove/",
+        settings.member_remove,
+        name="settings_member_remove",
+    ),
+    path("settings/people/", settings.people, name="settings_people"),
+    path("settings/people/add/", settings.user_add, name="settings_user_add"),
+    path("settings/people/locked/", settings.login_locks, name="settings_login_locks"),
+    path(
+        "settings/people/<int:pk>/deactivate/",
+        settings.user_deactivate,
+        name="settings_user_deactivate",
+    ),
+    path(
+        "settings/people/<int:pk>/reactivate/",
+        settings.user_reactivate,
+        name="settings_user_reactivate",
+    ),
+    path("outbox/", outbox.outbox_list, name="outbox"),
+    path("calendar/", calendar.calendar_page, name="calendar"),
+    # token_urlsafe's alphabet is the slug converter's: letters, digits, '-' and '_'.
+    path("calendar/<slug:token>.ics", calendar.calendar_feed, name="calendar_feed"),
 ]

@@ -111,6 +111,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A 403/404 at a private-key URL is audited as key.export_refused.
     "certificates.middleware.KeyExportRefusalMiddleware",
+    # A ServiceError, crypto error or VaultError a view let through: a clear page, not a 500.
+    "certificates.middleware.DomainErrorMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import os
 import re
 import unicodedata
+import zipfile
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -195,6 +198,20 @@ def treezor_filename(company: str, kind: FileKind, purpose: str) -> str:
         raise ValueError(f"unknown file kind {kind!r}")
     extension = ".p12" if kind == "p12" else ".pem"
     return f"{_slug(company, 'company')}_{kind}_{_slug(purpose, 'mtls')}{extension}"
+
+
+def csr_archive(
+    company: str, environment_slug: str, csrs: Iterable[tuple[str, str]]
+) -> tuple[str, bytes]:
+    """(file name, zip bytes) of an environment's CSRs to send to Treezor: each CSR under
+    Treezor's name (``acme.sas_csr_mtls.pem``), in ``acme.sas_csrs_sandbox.zip``. ``csrs``:
+    (purpose, CSR PEM) pairs, one per purpose. Never a key: only CSR text goes in."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for purpose, pem in csrs:
+            archive.writestr(treezor_filename(company, "csr", purpose), pem)
+    filename = f"{_slug(company, 'company')}_csrs_{_slug(environment_slug, 'mtls')}.zip"
+    return filename, buffer.getvalue()
 
 
 def _slug(text: str, fallback: str) -> str:

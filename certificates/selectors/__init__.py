@@ -13,6 +13,7 @@ from certificates.selectors.requests import (
     same_purpose_message,
     stored_subject,
     subject_of,
+    subject_prefill,
     tam_send_plan,
 )
 from certificates.selectors.status import (
@@ -22,6 +23,7 @@ from certificates.selectors.status import (
     certificates_in_service,
     certificates_with_status,
     days_left,
+    may_renew,
     status_of,
 )
 from certificates.selectors.timeline import TimelineEntry, certificate_timeline, request_timeline
@@ -44,6 +46,7 @@ __all__ = [
     "dashboard_rows",
     "days_left",
     "health_report",
+    "may_renew",
     "missing_sets",
     "open_requests",
     "request_timeline",
@@ -52,5 +55,6 @@ __all__ = [
     "status_of",
     "stored_subject",
     "subject_of",
+    "subject_prefill",
     "tam_send_plan",
 ]

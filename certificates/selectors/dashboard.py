@@ -16,6 +16,7 @@ from certificates.selectors.status import (
     CertificateStatus,
     certificates_in_service,
     days_left,
+    may_renew,
     status_of,
 )
 
@@ -106,7 +107,10 @@ def _next_action(cell: DashboardCell, can_request: bool) -> tuple[str, str]:
             else ("", "")
         )
     if cell.status in NEEDS_ACTION and can_request:
-        return "Renew", _wizard_url(cell.environment, cell.purpose, renews=cell.certificate)
+        if cell.status is not None and may_renew(cell.certificate, cell.status):
+            return "Renew", _wizard_url(cell.environment, cell.purpose, renews=cell.certificate)
+        # Revoked: a new request replaces it (the certificate page offers no Renew either).
+        return "Request a certificate", _wizard_url(cell.environment, cell.purpose)
     return "View", reverse("certificate_detail", args=[cell.certificate.pk])
 
 

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from django.db.models import Case, QuerySet, Value, When
 
 from certificates import crypto
-from certificates.models import Certificate, Environment, Purpose, SigningRequest
+from certificates.crypto.errors import FIELD_LABELS
+from certificates.models import Certificate, CompanyProfile, Environment, Purpose, SigningRequest
+from certificates.selectors.company import company_profile
 from certificates.selectors.status import certificate_in_service
 
 # Waiting for Treezor's certificate: not fulfilled, not cancelled (DESIGN.md, "Lifecycle").
@@ -138,6 +140,23 @@ class SendPlan:
     preselected: list[SigningRequest]
     shadowed: list[SigningRequest]
 
+    @property
+    def ready(self) -> list[SigningRequest]:
+        """The CSRs ready to send (not sent yet): the ones the page offers to tick."""
+        return [r for r in self.sendable if r.status == SigningRequest.Status.READY]
+
+    @property
+    def already_sent(self) -> list[SigningRequest]:
+        """The CSRs sent already and still waiting for a certificate: listed, resent elsewhere."""
+        return [r for r in self.sendable if r.status == SigningRequest.Status.SENT]
+
+    def ticked(self, wanted: SigningRequest | None = None) -> list[SigningRequest]:
+        """The default choice; ``wanted`` (``?request=N``) takes the place of its purpose's."""
+        chosen = list(self.preselected)
+        if wanted is not None:
+            chosen = [r for r in chosen if r.purpose != wanted.purpose] + [wanted]
+        return chosen
+
 
 def tam_send_plan(environment: Environment) -> SendPlan:
     sendable = list(
@@ -170,3 +189,22 @@ def csr_bundle(environment: Environment) -> list[SigningRequest]:
     if any(purpose not in latest for purpose in needed):
         return []
     return [latest[purpose] for purpose in needed]
+
+
+def subject_prefill(
+    environment: Environment, purpose: str, renews: Certificate | None
+) -> dict[str, str]:
+    """The subject a new request starts from, in this order: the certificate renewed, else the
+    last request of this environment and purpose, else the company profile's defaults."""
+    source: SigningRequest | CompanyProfile | None = (
+        renews.signing_request if renews is not None else None
+    )
+    if source is None:
+        source = (
+            SigningRequest.objects.filter(environment=environment, purpose=purpose)
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+    if source is None:
+        source = company_profile()
+    return {name: getattr(source, name, "") for name in FIELD_LABELS}

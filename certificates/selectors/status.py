@@ -60,7 +60,7 @@ def status_expression(*, now: datetime, renewal_lead_days: int) -> Case:
     """:func:`certificate_status` as SQL.
 
     The branches are the pure function's, in its order, so lists can filter and paginate by
-    status in the database; ``tests/test_status_sql.py`` proves both agree for every status.
+    status in the database; ``tests/selectors/test_status.py`` proves both agree for every status.
     ``now`` and ``now + lead`` are parameters, so no date arithmetic runs in SQL and SQLite and
     PostgreSQL compare the same values.
     """
@@ -149,3 +149,10 @@ def _has_revocation(certificate: Certificate) -> bool:
     except Revocation.DoesNotExist:
         return False
     return True
+
+
+def may_renew(certificate: Certificate, status: CertificateStatus) -> bool:
+    """Whether a renewal (a new key, the same subject) may start from ``certificate``: the one
+    rule behind every Renew button (dashboard, certificate page). A superseded certificate was
+    renewed already; a revoked one is replaced by a new request, not renewed."""
+    return certificate.in_service and status != CertificateStatus.REVOKED

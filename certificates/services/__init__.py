@@ -5,11 +5,20 @@ together.
 """
 
 from certificates.services.audit import Actor, audit_record
+from certificates.services.certificate_export import CertificateFile, certificate_export
 from certificates.services.certificates import UploadResult, certificate_upload
+from certificates.services.company import company_profile_update
 from certificates.services.encryption import encryption_keys_rotate
+from certificates.services.environments import (
+    environment_create,
+    environment_update,
+    membership_remove,
+    membership_set,
+)
 from certificates.services.errors import ServiceError
 from certificates.services.keys import KeyExport, key_export
 from certificates.services.outbox import outbound_email_deliver, outbound_email_queue
+from certificates.services.people import user_create, user_deactivate, user_reactivate
 from certificates.services.requests import (
     request_cancel,
     request_cancel_check,
@@ -22,15 +31,22 @@ from certificates.services.tam import request_mark_sent, tam_resend, tam_send
 
 __all__ = [
     "Actor",
+    "CertificateFile",
     "FirstRunClosedError",
     "KeyExport",
     "ServiceError",
     "UploadResult",
     "audit_record",
+    "certificate_export",
     "certificate_upload",
+    "company_profile_update",
     "encryption_keys_rotate",
+    "environment_create",
+    "environment_update",
     "first_admin_create",
     "key_export",
+    "membership_remove",
+    "membership_set",
     "outbound_email_deliver",
     "outbound_email_queue",
     "request_cancel",
@@ -41,4 +57,7 @@ __all__ = [
     "request_mark_sent",
     "tam_resend",
     "tam_send",
+    "user_create",
+    "user_deactivate",
+    "user_reactivate",
 ]

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from certificates import crypto
 from certificates.models import Certificate, Environment, Purpose, SigningRequest
-from certificates.permissions import Action, is_administrator, user_can
+from certificates.permissions import Action, is_administrator
 from certificates.selectors.requests import subject_of
 from certificates.selectors.status import CertificateStatus, status_of
 from certificates.services.audit import Actor, audit_record
@@ -90,9 +90,7 @@ def _matching_request(
         .first()
     )
     # A user who may not upload there learns nothing about the other environment's requests.
-    if request is None or (
-        actor.user is not None and not user_can(actor.user, Action.REQUEST, request.environment)
-    ):
+    if request is None or not actor.may(Action.REQUEST, request.environment):
         scope = f"of {wanted} " if wanted else ""
         raise ServiceError(
             f"No signing request {scope}has this certificate's public key. Upload the "

@@ -14,8 +14,10 @@ from zxcvbn import zxcvbn
 
 from certificates import crypto, vault
 from certificates.dbfiles import erase_freed_pages
-from certificates.models import Certificate, CompanyProfile, Key, Revocation, SigningRequest
-from certificates.permissions import Action, require
+from certificates.models import Certificate, Key, SigningRequest
+from certificates.permissions import Action
+from certificates.selectors.company import company_name as company_name
+from certificates.selectors.keys import key_destroyable
 from certificates.services.audit import Actor, audit_record
 from certificates.services.errors import ServiceError
 
@@ -41,11 +43,6 @@ class KeyExport:
 
     def __repr__(self) -> str:  # never print the key, even in a debugger or a traceback
         return f"KeyExport(filename={self.filename!r}, content=<{len(self.content)} bytes>)"
-
-
-def company_name() -> str:
-    profile = CompanyProfile.objects.filter(pk=1).first()
-    return profile.company_name if profile is not None else "company"
 
 
 def generated_passphrase() -> str:
@@ -105,8 +102,7 @@ def key_export(
     public key is the key's.
     """
     environment = signing_request.environment
-    if actor.user is not None:
-        require(actor.user, Action.CUSTODY, environment)
+    actor.require(Action.CUSTODY, environment)
     key = signing_request.key
     if key.destroyed_at is not None:
         raise ServiceError(
@@ -196,12 +192,10 @@ def key_destroy(*, actor: Actor, key: Key) -> Key:
     rule 2 still refuses the key if it ever comes back in a CSR."""
     request = key.signing_request
     environment = request.environment
-    if actor.user is not None:
-        require(actor.user, Action.CUSTODY, environment)
-    if key.encrypted_private_key is None:
+    actor.require(Action.CUSTODY, environment)
+    if not key.has_private_key:
         raise ServiceError("certdesk holds no private key material for this key.")
-    revoked = Revocation.objects.filter(certificate__signing_request=request).exists()
-    if key.compromised_at is None and not revoked:
+    if not key_destroyable(key):
         raise ServiceError(
             "Only the key of a compromised or revoked certificate can be destroyed here; a key "
             "in use would leave its certificate without a key."

@@ -22,7 +22,7 @@ from certificates.models import (
     Purpose,
     SigningRequest,
 )
-from certificates.permissions import Action, require
+from certificates.permissions import Action
 from certificates.selectors.requests import OPEN_STATUSES
 from certificates.services.audit import Actor, AuditEntry, audit_record, audit_record_many
 from certificates.services.errors import ServiceError
@@ -125,8 +125,7 @@ def request_create(
     With a ``creation_token`` (the wizard's), a second call with the same token returns the
     first request instead of making a second key: a double-submitted form creates one request.
     """
-    if actor.user is not None:
-        require(actor.user, Action.REQUEST, environment)
+    actor.require(Action.REQUEST, environment)
     if purpose not in Purpose.values:
         raise ServiceError(f"Purpose must be one of {', '.join(Purpose.values)}.", field="purpose")
     _check_renews(renews, environment, purpose)
@@ -210,8 +209,7 @@ def request_import(
     creation_token: uuid.UUID | None = None,
 ) -> SigningRequest:
     """Keep a CSR the user made themselves; certdesk keeps only its public key."""
-    if actor.user is not None:
-        require(actor.user, Action.REQUEST, environment)
+    actor.require(Action.REQUEST, environment)
     if purpose not in Purpose.values:
         raise ServiceError(f"Purpose must be one of {', '.join(Purpose.values)}.", field="purpose")
     _check_renews(renews, environment, purpose)
@@ -304,8 +302,7 @@ def request_cancel(*, actor: Actor, signing_request: SigningRequest, reason: str
     Treezor: the user tells the TAM to ignore it.
     """
     environment = signing_request.environment
-    if actor.user is not None:
-        require(actor.user, Action.REQUEST, environment)
+    actor.require(Action.REQUEST, environment)
     request_cancel_check(signing_request=signing_request)
     text = _cancel_reason(reason, signing_request)
     key = signing_request.key

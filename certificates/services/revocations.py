@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from certificates import crypto, emails
 from certificates.models import Certificate, Key, OutboundEmail, Revocation
-from certificates.permissions import Action, require
+from certificates.permissions import Action
 from certificates.selectors.requests import stored_subject
 from certificates.services.audit import Actor, audit_record
 from certificates.services.errors import ServiceError
@@ -198,8 +198,7 @@ def revocation_report_compromise(
     the first one's revocation and sends nothing; any other second report (another tab, a
     colleague at the same moment) is refused as "already reported"."""
     environment = certificate.signing_request.environment
-    if actor.user is not None:
-        require(actor.user, Action.CUSTODY, environment)
+    actor.require(Action.CUSTODY, environment)
     if suspected_since > timezone.localdate():
         raise ServiceError(
             "The compromise cannot be suspected since a future date.", field="suspected_since"
@@ -245,8 +244,7 @@ def revocation_request(
 ) -> Revocation:
     """Ask Treezor to revoke a certificate that is no longer needed (superseded, retired)."""
     environment = certificate.signing_request.environment
-    if actor.user is not None:
-        require(actor.user, Action.CUSTODY, environment)
+    actor.require(Action.CUSTODY, environment)
     if reason not in NO_LONGER_NEEDED:
         raise ServiceError(
             "Choose why the certificate is no longer needed; for a leaked key, report a "
@@ -266,8 +264,7 @@ def revocation_confirm(*, actor: Actor, revocation: Revocation, confirmed_on: da
     """Record that Treezor confirmed the revocation: the certificate is then revoked."""
     certificate = revocation.certificate
     environment = certificate.signing_request.environment
-    if actor.user is not None:
-        require(actor.user, Action.CUSTODY, environment)
+    actor.require(Action.CUSTODY, environment)
     if confirmed_on > timezone.localdate():
         raise ServiceError("The confirmation date cannot be in the future.", field="confirmed_on")
     if confirmed_on < timezone.localdate(revocation.requested_at):

@@ -6,6 +6,8 @@ from django.db import connection, transaction
 from django.views.decorators.debug import sensitive_variables
 
 from certificates.services.audit import Actor, audit_record
+from certificates.services.errors import ServiceError
+from certificates.services.people import password_problem
 
 
 class FirstRunClosedError(Exception):
@@ -18,8 +20,11 @@ def first_admin_create(*, username: str, email: str, password: str, ip: str | No
 
     Two browsers submitting the first-run form at once must not both become administrators, so
     the check and the insert happen under a table lock on PostgreSQL; SQLite serialises writers
-    on its own (transactions begin IMMEDIATE, see settings).
+    on its own (transactions begin IMMEDIATE, see settings). The password follows the rule of
+    every account (``people.password_problem``): refused as a ServiceError on ``password1``.
     """
+    if (problem := password_problem(password, username=username, email=email)) is not None:
+        raise ServiceError(problem, field="password1")
     user_model = get_user_model()
     with transaction.atomic():
         if connection.vendor == "postgresql":

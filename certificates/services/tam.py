@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from certificates import crypto, emails
 from certificates.models import Environment, OutboundEmail, SigningRequest
-from certificates.permissions import Action, require
+from certificates.permissions import Action
 from certificates.selectors.requests import (
     SENDABLE,
     same_purpose_conflict,
@@ -143,8 +143,7 @@ def _send(
     submission_token: uuid.UUID | None,
     resend: bool,
 ) -> OutboundEmail:
-    if actor.user is not None:
-        require(actor.user, Action.REQUEST, environment)
+    actor.require(Action.REQUEST, environment)
     # A repeated submission of one form (double click, a retry) finds the first one's email.
     if (existing := _first_result(submission_token, OutboundEmail.Kind.TAM_CSR)) is not None:
         return existing
@@ -241,8 +240,7 @@ def request_mark_sent(
 ) -> SigningRequest:
     """Record that the user emailed the CSR to the TAM themselves, on ``sent_on``."""
     environment = signing_request.environment
-    if actor.user is not None:
-        require(actor.user, Action.REQUEST, environment)
+    actor.require(Action.REQUEST, environment)
     if signing_request.status == SigningRequest.Status.CANCELLED:
         raise ServiceError(cancelled_message(signing_request))
     today = timezone.localdate()

@@ -9,9 +9,11 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
+from django.forms import BaseForm
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +25,7 @@ from certificates.actors import client_ip as client_ip
 from certificates.models import Environment, SigningRequest
 from certificates.permissions import Action, require, user_can
 from certificates.receivers import LAST_AUTH_SESSION_KEY as LAST_AUTH_SESSION_KEY
+from certificates.services.errors import ServiceError
 
 ModelT = TypeVar("ModelT", Environment, SigningRequest)
 
@@ -93,3 +96,26 @@ def post_data(request: HttpRequest) -> QueryDict | None:
 
 def post_files(request: HttpRequest) -> MultiValueDict[str, UploadedFile] | None:
     return request.FILES if request.method == "POST" else None
+
+
+def show_refusal(
+    request: HttpRequest,
+    error: ServiceError,
+    form: BaseForm | None = None,
+    *,
+    on: str | None = None,
+) -> None:
+    """The one way a view shows a service's refusal.
+
+    Each field problem goes next to its field on ``form`` (every one at once); a problem that
+    belongs to no field of that form goes next to field ``on`` when given (the file input of an
+    upload form), else becomes an error message, as does the whole refusal without a form.
+    """
+    problems = error.errors or {"": error.message}
+    for field, message in problems.items():
+        if form is not None and field in form.fields:
+            form.add_error(field, message)
+        elif form is not None and on is not None:
+            form.add_error(on, message)
+        else:
+            messages.error(request, message)

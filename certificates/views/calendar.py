@@ -1,6 +1,6 @@
 """The calendar page (any logged-in user) and the private iCalendar feed (no login: its token).
 
-Included by the project as ``path("calendar/", include("certificates.views.calendar"))``.
+Routed in ``certificates/urls.py`` (``/calendar/`` and ``/calendar/<token>.ics``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -54,10 +54,3 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     response = HttpResponse(body.encode("utf-8"), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="certdesk.ics"'
     return response
-
-
-urlpatterns = [
-    path("", calendar_page, name="calendar"),
-    # token_urlsafe's alphabet is the slug converter's: letters, digits, '-' and '_'.
-    path("<slug:token>.ics", calendar_feed, name="calendar_feed"),
-]

@@ -25,7 +25,9 @@ from certificates.forms import (
 from certificates.models import Certificate, Environment, Revocation
 from certificates.permissions import Action, environments_for, require, user_can
 from certificates.selectors.email_states import emails_about
+from certificates.selectors.keys import key_available, key_destroyable
 from certificates.services import Actor, ServiceError
+from certificates.services.certificate_export import ExportPart
 from certificates.services.certificates import ConfirmationNeeded
 from certificates.services.keys import company_name, key_destroy
 from certificates.services.outbox import KeyMaterialRefused
@@ -122,7 +124,7 @@ def upload(request: HttpRequest) -> HttpResponse:
                 },
             )
         except ServiceError as error:
-            form.add_error("certificate_file", error.message)
+            access.show_refusal(request, error, form, on="certificate_file")
         else:
             certificate = result.certificate
             messages.success(
@@ -164,6 +166,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     revocation = _revocation(certificate)
     key = signing_request.key
     can_custody = user_can(request.user, Action.CUSTODY, environment)
+    status = selectors.status_of(certificate, now=now)
     return render(
         request,
         "certificates/certificate_detail.html",
@@ -171,7 +174,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "certificate": certificate,
             "signing_request": signing_request,
             "environment": environment,
-            "status": selectors.status_of(certificate, now=now),
+            "status": status,
+            "may_renew": selectors.may_renew(certificate, status),
             "days_left": selectors.days_left(certificate.not_after, now),
             "replaced_by": getattr(certificate, "replaced_by", None)
             if _has_replacement(certificate)
@@ -183,9 +187,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "revocation": revocation,
             "can_request": user_can(request.user, Action.REQUEST, environment),
             "can_custody": can_custody,
-            "key_available": key.has_private_key and key.compromised_at is None,
-            "key_destroyable": key.has_private_key
-            and (key.compromised_at is not None or revocation is not None),
+            "key_available": key_available(key),
+            "key_destroyable": key_destroyable(key),
             "cert_filename": crypto.treezor_filename(company, "cert", purpose),
             "chain_filename": crypto.treezor_filename(company, "chain", purpose),
             "key_filename": crypto.treezor_filename(company, "privatekey", purpose),
@@ -199,23 +202,24 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _certificate_download(request: HttpRequest, pk: int, part: ExportPart) -> HttpResponse:
+    certificate = certificate_for(request, pk)
+    (file,) = services.certificate_export(
+        actor=Actor.from_request(request), certificate=certificate, part=part
+    )
+    return attachment(file.content, file.filename, file.content_type)
+
+
 @require_GET
 def download_pem(request: HttpRequest, pk: int) -> HttpResponse:
-    certificate = certificate_for(request, pk)
-    filename = crypto.treezor_filename(company_name(), "cert", certificate.signing_request.purpose)
-    return attachment(certificate.pem.encode("ascii"), filename, "application/x-pem-file")
+    """The certificate alone, recorded as certificate.exported (as on the command line)."""
+    return _certificate_download(request, pk, "certificate")
 
 
 @require_GET
 def download_chain(request: HttpRequest, pk: int) -> HttpResponse:
     """The certificate followed by its chain, as servers and curl expect a full chain."""
-    certificate = certificate_for(request, pk)
-    filename = crypto.treezor_filename(company_name(), "chain", certificate.signing_request.purpose)
-    return attachment(
-        (certificate.pem.rstrip() + "\n" + certificate.chain_pem).encode("ascii"),
-        filename,
-        "application/x-pem-file",
-    )
+    return _certificate_download(request, pk, "full_chain")
 
 
 @require_POST
@@ -273,7 +277,7 @@ def report_compromise(request: HttpRequest, pk: int) -> HttpResponse:
             messages.warning(request, already.message)
             return redirect("certificate_detail", pk=certificate.pk)
         except ServiceError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            access.show_refusal(request, error, form)
         else:
             environment = certificate.signing_request.environment
             if environment.tam_emails:
@@ -316,7 +320,7 @@ def revoke(request: HttpRequest, pk: int) -> HttpResponse:
             _forget_note(form, refused=True)
             form.add_error("note", refused.message)
         except ServiceError as error:
-            form.add_error(error.field if error.field in form.fields else None, error.message)
+            access.show_refusal(request, error, form)
         else:
             messages.success(request, "The revocation request is on its way to the TAM.")
             return redirect("certificate_detail", pk=certificate.pk)
@@ -344,7 +348,7 @@ def revocation_confirmed(request: HttpRequest, pk: int) -> HttpResponse:
             confirmed_on=form.cleaned_data["confirmed_on"],
         )
     except ServiceError as error:
-        messages.error(request, error.message)
+        access.show_refusal(request, error)
     else:
         messages.success(request, "Recorded: Treezor revoked the certificate.")
     return redirect("certificate_detail", pk=pk)
@@ -361,7 +365,7 @@ def destroy_key(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 key_destroy(actor=Actor.from_request(request), key=certificate.signing_request.key)
             except ServiceError as error:
-                messages.error(request, error.message)
+                access.show_refusal(request, error)
             else:
                 messages.success(request, "The private key material is destroyed.")
                 return redirect("certificate_detail", pk=pk)

@@ -51,8 +51,11 @@ def first_run(request: HttpRequest) -> HttpResponse:
             )
         except services.FirstRunClosedError:
             raise Http404("certdesk is set up already.") from None
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect("dashboard")
+        except services.ServiceError as error:
+            access.show_refusal(request, error, form)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect("dashboard")
     return render(request, "certificates/first_run.html", {"form": form})
 
 

@@ -19,14 +19,13 @@ from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from certificates import crypto
-from certificates.forms_lists import AuditFilterForm, CertificateFilterForm, RequestFilterForm
+from certificates.forms.lists import AuditFilterForm, CertificateFilterForm, RequestFilterForm
 from certificates.models import AuditEvent, Certificate, Purpose, SigningRequest
-from certificates.permissions import Action, environments_for
+from certificates.permissions import Action, environments_for, is_administrator, may_read_audit_log
 from certificates.selectors import (
     CertificateStatus,
     certificates_with_status,
@@ -176,15 +175,15 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     """Administrators read every event; custodians the events of their environments only
     (the people who may take keys answer for what happens to them); others get 403."""
     user = request.user
-    environments = list(environments_for(user, Action.CUSTODY))
-    if user.is_superuser:
-        events = AuditEvent.objects.all()
-    elif environments:
-        events = AuditEvent.objects.filter(environment__in=environments)
-    else:
+    if not may_read_audit_log(user):
         raise PermissionDenied(
             "The audit log is for administrators and for custodians of an environment."
         )
+    environments = list(environments_for(user, Action.CUSTODY))
+    if is_administrator(user):
+        events = AuditEvent.objects.all()
+    else:
+        events = AuditEvent.objects.filter(environment__in=environments)
     actions = list(events.order_by("action").values_list("action", flat=True).distinct())
     form = AuditFilterForm(request.GET, environments=environments, actions=actions)
     events = events.select_related("environment").order_by("-created_at", "-pk")
@@ -199,10 +198,3 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             "actions": actions,
         },
     )
-
-
-urlpatterns = [
-    path("certificates/", certificate_list, name="certificate_list"),
-    path("requests/", request_list, name="request_list"),
-    path("audit/", audit_log, name="audit_log"),
-]

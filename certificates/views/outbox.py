@@ -5,7 +5,7 @@ login page first). It lists when, to whom, what kind, the subject, status, attem
 error, newest first, 50 a page, filterable by status and kind. Bodies and attachments are never
 loaded, let alone shown: a refused email is refused because its content carried key material.
 
-Included by the project as ``path("outbox/", include("certificates.views.outbox"))``.
+Routed in ``certificates/urls.py``, at ``/outbox/``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from datetime import datetime
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import path
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -97,6 +96,3 @@ def outbox_list(request: HttpRequest) -> HttpResponse:
             "filtered": bool(status or kind),
         },
     )
-
-
-urlpatterns = [path("", outbox_list, name="outbox")]

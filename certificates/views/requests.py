@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import uuid
-import zipfile
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -102,7 +100,7 @@ def key_download(
             certificate=certificate,
         )
     except ServiceError as error:
-        messages.error(request, error.message)
+        access.show_refusal(request, error)
         return redirect(back_to)
     response = attachment(export.content, export.filename, export.content_type)
     response["Cache-Control"] = "no-store, private"
@@ -133,7 +131,7 @@ def mark_sent(request: HttpRequest, pk: int) -> HttpResponse:
             sent_on=form.cleaned_data["sent_on"],
         )
     except ServiceError as error:
-        messages.error(request, error.message)
+        access.show_refusal(request, error)
     else:
         messages.success(request, "Marked as sent to the TAM.")
     return redirect(signing_request.get_absolute_url())
@@ -162,10 +160,9 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
                 reason=form.cleaned_data["reason"],
             )
         except ServiceError as error:
-            if error.field != "reason":
-                messages.error(request, error.message)
+            access.show_refusal(request, error, form)
+            if "reason" not in error.errors:
                 return redirect(signing_request.get_absolute_url())
-            form.add_error("reason", error.message)
         else:
             messages.success(request, f"Request #{signing_request.pk} is cancelled.")
             return redirect(signing_request.get_absolute_url())
@@ -224,8 +221,7 @@ def send_to_tam(request: HttpRequest, slug: str) -> HttpResponse:
     """
     environment = access.environment_for(request, slug, Action.REQUEST)
     plan = selectors.tam_send_plan(environment)
-    ready = [r for r in plan.sendable if r.status == SigningRequest.Status.READY]
-    already_sent = [r for r in plan.sendable if r.status == SigningRequest.Status.SENT]
+    ready, already_sent = plan.ready, plan.already_sent
     # The form's requests as posted: a sent one stays in the list so that a repeated
     # submission finds its first email, and any other is refused by the service by name.
     by_id = {str(r.pk): r for r in plan.sendable}
@@ -235,9 +231,7 @@ def send_to_tam(request: HttpRequest, slug: str) -> HttpResponse:
         wanted = by_id.get(request.GET.get("request") or "")
         if wanted is not None and wanted.status == SigningRequest.Status.SENT:
             return redirect("request_resend", pk=wanted.pk)
-        chosen = list(plan.preselected)
-        if wanted is not None:
-            chosen = [r for r in chosen if r.purpose != wanted.purpose] + [wanted]
+        chosen = plan.ticked(wanted)
     conflict = selectors.same_purpose_conflict(chosen)
     if request.method == "POST" and "send" in request.POST:
         token = parse_submission_token(request.POST.get("token"))
@@ -252,7 +246,7 @@ def send_to_tam(request: HttpRequest, slug: str) -> HttpResponse:
                     submission_token=token,
                 )
             except ServiceError as error:
-                messages.error(request, error.message)
+                access.show_refusal(request, error)
             else:
                 queued_message(request, email, "The CSRs are marked as sent.")
                 return redirect("dashboard")
@@ -316,7 +310,7 @@ def resend(request: HttpRequest, pk: int) -> HttpResponse:
                     submission_token=token,
                 )
             except ServiceError as error:
-                messages.error(request, error.message)
+                access.show_refusal(request, error)
             else:
                 queued_message(request, email, "Sent again.")
                 return redirect(signing_request.get_absolute_url())
@@ -350,19 +344,7 @@ def csr_archive(request: HttpRequest, slug: str) -> HttpResponse:
             f"{environment.name} does not have all its CSRs yet; make the missing ones first.",
         )
         return redirect("dashboard")
-    company = company_name()
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for signing_request in bundle:
-            archive.writestr(
-                crypto.treezor_filename(company, "csr", signing_request.purpose),
-                signing_request.csr_pem,
-            )
-    # acme.sas_csrs_sandbox.zip, beside Treezor's acme.sas_csr_mtls.pem
-    filename = (
-        crypto.treezor_filename(company, "csr", environment.slug)
-        .replace("_csr_", "_csrs_")
-        .removesuffix(".pem")
-        + ".zip"
+    filename, content = crypto.csr_archive(
+        company_name(), environment.slug, ((r.purpose, r.csr_pem) for r in bundle)
     )
-    return attachment(buffer.getvalue(), filename, "application/zip")
+    return attachment(content, filename, "application/zip")

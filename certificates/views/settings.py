@@ -4,14 +4,11 @@ Superusers only (``superuser_required``: 403 for everyone else; the login middle
 anonymous visitors to the login page first). Each page is a server-rendered form that works
 without JavaScript; a successful POST says so with a message and redirects (post/redirect/get).
 
-Included by the project as ``path("settings/", include("certificates.views.settings"))``.
+Routed in ``certificates/urls.py``, under ``/settings/``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from django import forms
 from django.conf import settings as django_settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -19,13 +16,11 @@ from django.contrib.auth.models import User
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
-from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
-from certificates import crypto, lockout
-from certificates.forms_settings import (
+from certificates import crypto, lockout, services
+from certificates.forms.settings import (
     ROLE_EXPLANATIONS,
     CompanyProfileForm,
     EnvironmentForm,
@@ -35,61 +30,18 @@ from certificates.forms_settings import (
     prepare_renewals_choice,
 )
 from certificates.models import CompanyProfile, Environment, Membership, Role
-from certificates.services import settings as services
+from certificates.selectors.company import company_profile
+from certificates.selectors.environments import stored_ca_bundle
 from certificates.services.audit import Actor
+from certificates.services.company import SUBJECT_FIELDS
 from certificates.services.errors import ServiceError
 from certificates.services.lockout import login_lock_reset
 from certificates.views import access
 from certificates.views.access import superuser_required
 
 
-@dataclass(frozen=True)
-class BundleCertificate:
-    subject: str
-    not_after: str
-    expired: bool
-
-
-@dataclass(frozen=True)
-class BundleSummary:
-    certificates: list[BundleCertificate]
-    error: str = ""
-
-
-def _bundle_summary(environment: Environment) -> BundleSummary | None:
-    """What the pages show of a stored CA bundle: subjects and expiry, or why it is unreadable."""
-    if not environment.ca_bundle:
-        return None
-    try:
-        certificates = crypto.parse_ca_bundle(environment.ca_bundle.encode("utf-8"))
-    except crypto.CryptoError as error:
-        return BundleSummary(certificates=[], error=error.message)
-    now = timezone.now()
-    return BundleSummary(
-        certificates=[
-            BundleCertificate(
-                subject=crypto.describe_name(certificate.subject),
-                not_after=crypto.openssl_date(certificate.not_valid_after_utc),
-                expired=certificate.not_valid_after_utc < now,
-            )
-            for certificate in certificates
-        ]
-    )
-
-
-def _add_service_error(form: forms.Form, error: ServiceError) -> None:
-    """Show a service's refusal next to its field, or above the form when it has none here."""
-    field = error.field if error.field in form.fields else None
-    form.add_error(field, error.message)
-
-
 def _example_filename(profile: CompanyProfile) -> str:
     return crypto.treezor_filename(profile.company_name, "csr", "mtls")
-
-
-def _company_profile() -> CompanyProfile:
-    # Created by the first migration; get_or_create in case a test emptied the table.
-    return CompanyProfile.objects.get_or_create(pk=1)[0]
 
 
 # --- Pages -----------------------------------------------------------------------------------
@@ -102,13 +54,13 @@ def home(request: HttpRequest) -> HttpResponse:
     environments = [
         {
             "environment": environment,
-            "bundle": _bundle_summary(environment),
+            "bundle": stored_ca_bundle(environment),
             "member_count": environment.member_count,
         }
         # Counted in the one query, not one more per environment.
         for environment in Environment.objects.annotate(member_count=Count("memberships"))
     ]
-    profile = _company_profile()
+    profile = company_profile()
     return render(
         request,
         "certificates/settings/home.html",
@@ -119,10 +71,8 @@ def home(request: HttpRequest) -> HttpResponse:
 @superuser_required
 def company(request: HttpRequest) -> HttpResponse:
     """The company name of Treezor's file names and the default subject of new requests."""
-    profile = _company_profile()
-    initial = {
-        field: getattr(profile, field) for field in ("company_name", *services.SUBJECT_FIELDS)
-    }
+    profile = company_profile()
+    initial = {field: getattr(profile, field) for field in ("company_name", *SUBJECT_FIELDS)}
     form = CompanyProfileForm(access.post_data(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -138,7 +88,7 @@ def company(request: HttpRequest) -> HttpResponse:
                 email=form.cleaned_data["email"],
             )
         except ServiceError as error:
-            _add_service_error(form, error)
+            access.show_refusal(request, error, form)
         else:
             messages.success(
                 request,
@@ -164,15 +114,15 @@ def environment_add(request: HttpRequest) -> HttpResponse:
                 actor=Actor.from_request(request),
                 name=form.cleaned_data["name"],
                 slug=form.cleaned_data["slug"],
-                tam_emails=form.cleaned_data["tam_emails"],
-                team_emails=form.cleaned_data["team_emails"],
+                tam_emails=form.cleaned_data["tam_emails"].splitlines(),
+                team_emails=form.cleaned_data["team_emails"].splitlines(),
                 api_host=form.cleaned_data["api_host"],
                 signature_required=form.cleaned_data["signature_required"],
                 prepare_renewals=form.cleaned_data["prepare_renewals"],
                 ca_bundle=form.ca_bundle or b"",
             )
         except ServiceError as error:
-            _add_service_error(form, error)
+            access.show_refusal(request, error, form)
         else:
             messages.success(request, f"Environment {environment.name} added.")
             return redirect("settings_environment_edit", slug=environment.slug)
@@ -208,15 +158,15 @@ def environment_edit(request: HttpRequest, slug: str) -> HttpResponse:
                 actor=Actor.from_request(request),
                 environment=environment,
                 name=form.cleaned_data["name"],
-                tam_emails=form.cleaned_data["tam_emails"],
-                team_emails=form.cleaned_data["team_emails"],
+                tam_emails=form.cleaned_data["tam_emails"].splitlines(),
+                team_emails=form.cleaned_data["team_emails"].splitlines(),
                 api_host=form.cleaned_data["api_host"],
                 signature_required=form.cleaned_data["signature_required"],
                 prepare_renewals=form.cleaned_data["prepare_renewals"],
                 ca_bundle=form.ca_bundle,
             )
         except ServiceError as error:
-            _add_service_error(form, error)
+            access.show_refusal(request, error, form)
         else:
             messages.success(request, f"Environment {environment.name} saved.")
             return redirect("settings_environment_edit", slug=environment.slug)
@@ -225,7 +175,7 @@ def environment_edit(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "certificates/settings/environment_form.html",
-        {"form": form, "environment": environment, "bundle": _bundle_summary(environment)},
+        {"form": form, "environment": environment, "bundle": stored_ca_bundle(environment)},
     )
 
 
@@ -257,7 +207,7 @@ def members(request: HttpRequest, slug: str) -> HttpResponse:
                         role=role_form.cleaned_data["role"],
                     )
                 except ServiceError as error:
-                    role_form.add_error("role", error.message)
+                    access.show_refusal(request, error, role_form, on="role")
                 else:
                     messages.success(
                         request,
@@ -276,7 +226,7 @@ def members(request: HttpRequest, slug: str) -> HttpResponse:
                         actor=actor, environment=environment, user=user, role=role
                     )
                 except ServiceError as error:
-                    _add_service_error(add_form, error)
+                    access.show_refusal(request, error, add_form)
                 else:
                     messages.success(
                         request,
@@ -343,7 +293,7 @@ def user_add(request: HttpRequest) -> HttpResponse:
                 role=form.cleaned_data["role"],
             )
         except ServiceError as error:
-            _add_service_error(form, error)
+            access.show_refusal(request, error, form)
         else:
             where = (
                 f" as {Role(form.cleaned_data['role']).label.lower()} in {environment.name}"
@@ -387,7 +337,7 @@ def user_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.user_deactivate(actor=Actor.from_request(request), user=person)
     except ServiceError as error:
-        messages.error(request, error.message)
+        access.show_refusal(request, error)
     else:
         messages.success(
             request,
@@ -405,7 +355,7 @@ def user_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.user_reactivate(actor=Actor.from_request(request), user=person)
     except ServiceError as error:
-        messages.error(request, error.message)
+        access.show_refusal(request, error)
     else:
         messages.success(request, f"{person.get_username()} is active again, with their roles.")
     return redirect("settings_people")
@@ -424,7 +374,7 @@ def login_locks(request: HttpRequest) -> HttpResponse:
                 ip=request.POST.get("ip", ""),
             )
         except ServiceError as error:
-            messages.error(request, error.message)
+            access.show_refusal(request, error)
         else:
             messages.success(
                 request,
@@ -443,22 +393,3 @@ def login_locks(request: HttpRequest) -> HttpResponse:
             "cooloff_minutes": django_settings.CERTDESK_LOGIN_COOLOFF_MINUTES,
         },
     )
-
-
-urlpatterns = [
-    path("", home, name="settings_home"),
-    path("company/", company, name="settings_company"),
-    path("environments/add/", environment_add, name="settings_environment_add"),
-    path("environments/<slug:slug>/edit/", environment_edit, name="settings_environment_edit"),
-    path("environments/<slug:slug>/members/", members, name="settings_members"),
-    path(
-        "environments/<slug:slug>/members/<int:pk>/remove/",
-        member_remove,
-        name="settings_member_remove",
-    ),
-    path("people/", people, name="settings_people"),
-    path("people/add/", user_add, name="settings_user_add"),
-    path("people/locked/", login_locks, name="settings_login_locks"),
-    path("people/<int:pk>/deactivate/", user_deactivate, name="settings_user_deactivate"),
-    path("people/<int:pk>/reactivate/", user_reactivate, name="settings_user_reactivate"),
-]

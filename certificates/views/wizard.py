@@ -18,12 +18,11 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from certificates import crypto, selectors, services
 from certificates.forms import (
-    SUBJECT_LABELS,
     EnvironmentPurposeForm,
     KeySourceForm,
     SubjectForm,
 )
-from certificates.models import Certificate, CompanyProfile, Environment, Purpose, SigningRequest
+from certificates.models import Certificate, Environment, Purpose, SigningRequest
 from certificates.permissions import Action, environments_for, user_can
 from certificates.services import Actor, ServiceError
 from certificates.services.keys import company_name
@@ -67,26 +66,6 @@ def _renewed(request: HttpRequest, pk: str | int | None) -> Certificate | None:
 def _environment(request: HttpRequest, state: dict[str, Any]) -> Environment | None:
     slug = state.get("environment")
     return environments_for(request.user, Action.REQUEST).filter(slug=slug).first()
-
-
-def _subject_initial(
-    environment: Environment, purpose: str, renews: Certificate | None
-) -> dict[str, str]:
-    """Prefill: the certificate renewed, else the last request of this environment and purpose,
-    else the company profile's defaults."""
-    fields = list(SUBJECT_LABELS)
-    source: Any = renews.signing_request if renews is not None else None
-    if source is None:
-        source = (
-            SigningRequest.objects.filter(environment=environment, purpose=purpose)
-            .order_by("-created_at", "-pk")
-            .first()
-        )
-    if source is None:
-        source = CompanyProfile.objects.filter(pk=1).first()
-    if source is None:
-        return {}
-    return {name: getattr(source, name, "") for name in fields}
 
 
 def _waiting(
@@ -192,7 +171,7 @@ def key_source(request: HttpRequest) -> HttpResponse:
         try:
             csr, subject = services.request_import_check(csr_data=form.cleaned_data["csr_data"])
         except ServiceError as error:
-            form.add_error("csr_file", error.message)
+            access.show_refusal(request, error, form, on="csr_file")
         else:
             state.update(
                 key_source=KeySourceForm.UPLOAD,
@@ -225,7 +204,7 @@ def subject(request: HttpRequest) -> HttpResponse:
     if data is not None and data.get("use_common_name"):
         # The one-click fix for a Common Name typed as a URL.
         data["common_name"] = str(data["use_common_name"])
-    initial = state.get("subject") or _subject_initial(
+    initial = state.get("subject") or selectors.subject_prefill(
         environment, state["purpose"], _renewed(request, state.get("renews"))
     )
     form = SubjectForm(data, initial=initial)
@@ -264,7 +243,7 @@ def review(request: HttpRequest) -> HttpResponse:
         try:
             created = _create(request, state, environment, subject_, renews)
         except ServiceError as error:
-            messages.error(request, error.message)
+            access.show_refusal(request, error)
         else:
             request.session.pop(SESSION_KEY, None)
             messages.success(

@@ -34,7 +34,7 @@ from django.db import DatabaseError, connection
 
 from certificates import crypto
 from certificates.models import Certificate, Environment, Purpose, SigningRequest
-from certificates.permissions import Action, environments_for, user_can
+from certificates.permissions import Action, environments_for
 from certificates.services import Actor, ServiceError
 from certificates.vault import VaultError
 
@@ -161,12 +161,12 @@ def require_administrator(actor: Actor, command: str) -> None:
 def require_role(actor: Actor, action: Action, environment: Environment, doing: str) -> None:
     """Refuse, in one line that says what and where, a ``--user`` whose role is too low:
     ``alice may not download private keys in Sandbox``."""
-    if actor.user is not None and not user_can(actor.user, action, environment):
+    if actor.user is not None and not actor.may(action, environment):
         raise CommandError(f"{actor.user.get_username()} may not {doing} in {environment.name}.")
 
 
 def _visible(actor: Actor, environment: Environment) -> bool:
-    return actor.user is None or user_can(actor.user, Action.VIEW, environment)
+    return actor.may(Action.VIEW, environment)
 
 
 def add_environment_argument(parser: CommandParser, *, required: bool) -> None:

@@ -7,8 +7,7 @@ from typing import Any
 from django.core.management.base import CommandParser
 from django.db import transaction
 
-from certificates import crypto, services
-from certificates.services.keys import company_name
+from certificates import services
 
 from ._common import (
     CertdeskCommand,
@@ -35,32 +34,16 @@ class Command(CertdeskCommand):
     def run(self, options: dict[str, Any]) -> None:
         # Viewers may take certificates (they are not secret): being able to see it is enough.
         certificate = certificate_from(options["certificate_id"], self.actor)
-        request = certificate.signing_request
         directory = output_directory(options["out"])
-        company = company_name()
-        contents = {
-            directory / crypto.treezor_filename(company, "cert", request.purpose): certificate.pem
-        }
-        if certificate.chain_pem.strip():
-            chain_path = directory / crypto.treezor_filename(company, "chain", request.purpose)
-            contents[chain_path] = certificate.chain_pem
-        # All or nothing: no file is written when one of them is there already.
-        refuse_existing(*contents)
-
-        # Certificates are not secret, but who took which one where is still worth knowing; the
-        # record is kept only if every file was written.
+        # All or nothing: no file is written when one of them is there already, and the record
+        # (certificate_export's, as in the browser) is kept only if every file was written.
         with new_files() as files, transaction.atomic():
-            for path, pem in contents.items():
-                files.write(path, pem.encode("ascii"), private=False)
-            services.audit_record(
-                actor=self.actor,
-                action="certificate.exported",
-                target=certificate,
-                environment=request.environment,
-                details={
-                    "serial": certificate.serial,
-                    "files": [path.name for path in contents],
-                },
+            exported = services.certificate_export(
+                actor=self.actor, certificate=certificate, part="files"
             )
+            contents = {directory / file.filename: file.content for file in exported}
+            refuse_existing(*contents)
+            for path, content in contents.items():
+                files.write(path, content, private=False)
         for path in contents:
             self.stdout.write(str(path))

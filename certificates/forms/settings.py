@@ -1,7 +1,6 @@
-"""Forms of the administrators' settings pages: they validate and clean; services write.
-
-The checks are the services' own (``certificates.services.settings``), run here too so that every
-problem shows next to its field at once rather than one at a time.
+"""Forms of the administrators' settings pages: they check the shape of the input; the services
+(``services.company``, ``services.environments``, ``services.people``) check the rules and report
+every problem at once, which the views put next to their fields (``views.access.show_refusal``).
 """
 
 from __future__ import annotations
@@ -19,9 +18,9 @@ from django.http import QueryDict
 from django.utils.html import format_html_join
 
 from certificates import crypto
-from certificates.forms import upload_size_problem
+from certificates.forms.base import upload_size_problem
 from certificates.models import Environment, Role
-from certificates.services import settings as settings_services
+from certificates.services.environments import parse_ca_bundle
 from certificates.services.errors import ServiceError
 
 ROLE_EXPLANATIONS: dict[str, str] = {
@@ -89,28 +88,6 @@ class CompanyProfileForm(forms.Form):
         max_length=crypto.MAX_LENGTHS["email"],
         help_text="The email address of the organization, written into the CSR.",
     )
-
-    def clean_company_name(self) -> str:
-        name: str = self.cleaned_data["company_name"]
-        problem = settings_services.company_name_problem(name)
-        if problem is not None:
-            raise forms.ValidationError(problem)
-        return name
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        typed = {
-            field: cleaned.get(field, "") or ""
-            for field in settings_services.SUBJECT_FIELDS
-            if field not in self.errors
-        }
-        normalised, problems = settings_services.subject_defaults_problems(typed)
-        for field, message in problems.items():
-            self.add_error(field, message)
-        for field in typed:
-            if field not in problems:
-                cleaned[field] = normalised[field]
-        return cleaned
 
 
 def _email_list_field(label: str, help_text: str) -> forms.CharField:
@@ -210,47 +187,6 @@ class EnvironmentForm(forms.Form):
                     "To replace the current bundle, choose another PEM file (at most 1 MB)."
                 )
 
-    def clean_slug(self) -> str:
-        typed: str = self.cleaned_data["slug"]
-        slug = settings_services.slug_for(self.cleaned_data.get("name", ""), typed)
-        if typed.strip() and not slug:
-            raise forms.ValidationError("The slug needs letters or digits, such as 'staging'.")
-        if slug and Environment.objects.filter(slug=slug).exists():
-            raise forms.ValidationError(
-                f"The slug '{slug}' is taken by another environment; choose another."
-            )
-        return slug
-
-    def clean_name(self) -> str:
-        name: str = self.cleaned_data["name"]
-        clash = Environment.objects.filter(name__iexact=name)
-        if self.environment is not None:
-            clash = clash.exclude(pk=self.environment.pk)
-        if clash.exists():
-            raise forms.ValidationError(
-                f"An environment is already called '{name}'; choose another name."
-            )
-        return name
-
-    def _addresses(self, field: str, label: str) -> list[str]:
-        try:
-            return settings_services.parse_email_list(self.cleaned_data[field], label=label)
-        except ServiceError as error:
-            raise forms.ValidationError(error.message) from None
-
-    def clean_tam_emails(self) -> list[str]:
-        return self._addresses("tam_emails", "TAM addresses")
-
-    def clean_team_emails(self) -> list[str]:
-        return self._addresses("team_emails", "Team addresses")
-
-    def clean_api_host(self) -> str:
-        host: str = self.cleaned_data["api_host"].strip()
-        problem = settings_services.api_host_problem(host)
-        if problem is not None:
-            raise forms.ValidationError(problem)
-        return host.lower()
-
     def clean_ca_bundle_file(self) -> UploadedFile | None:
         upload: UploadedFile | None = self.cleaned_data.get("ca_bundle_file")
         if upload is not None and (
@@ -289,7 +225,7 @@ class EnvironmentForm(forms.Form):
 
     def _check_bundle(self, pem: bytes, field: str) -> None:
         try:
-            settings_services.parse_ca_bundle(pem)
+            parse_ca_bundle(pem)
         except ServiceError as error:
             self.add_error(field, error.message)
             if crypto.contains_private_key_material(pem):
@@ -361,38 +297,11 @@ class UserAddForm(forms.Form):
         choices=[("", "(none)"), *Role.choices], required=False, help_text=ROLE_HELP
     )
 
-    def clean_username(self) -> str:
-        username: str = self.cleaned_data["username"]
-        if get_user_model().objects.filter(username__iexact=username).exists():
-            raise forms.ValidationError(f"The username '{username}' is taken; choose another.")
-        return username
-
-    def clean_email(self) -> str:
-        email: str = self.cleaned_data["email"]
-        existing = get_user_model().objects.filter(email__iexact=email).first()
-        if existing is not None:
-            raise forms.ValidationError(
-                f"{existing.get_username()} already uses {email}; each person needs their own "
-                "address."
-            )
-        return email
-
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         password1, password2 = cleaned.get("password1"), cleaned.get("password2")
         if password1 and password2 and password1 != password2:
             self.add_error("password2", "The two passwords differ; type the same one twice.")
-        elif password1:
-            candidate = get_user_model()(
-                username=cleaned.get("username", ""), email=cleaned.get("email", "")
-            )
-            try:
-                password_validation.validate_password(password1, candidate)
-            except forms.ValidationError as error:
-                self.add_error("password1", error)
-        environment, role = cleaned.get("environment"), cleaned.get("role")
-        if environment is not None and not role:
-            self.add_error("role", f"Choose their role in {environment.name}.")
-        elif role and environment is None and "environment" not in self.errors:
-            self.add_error("environment", "Choose the environment this role is for.")
+        # The rules (a free username and address, the password, a role with its environment)
+        # are services.user_create's: it reports them all at once.
         return cleaned
