@@ -16,17 +16,11 @@ from django.test import Client
 
 from certificates import crypto
 from certificates.models import Environment, Membership, SigningRequest
-from tests.testca import LocalCA
+from tests.support.availability import missing_service
+from tests.support.environments import migrated_environment, trusting
+from tests.support.testca import LocalCA
 
-CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 CHROMIUM = os.environ.get("CERTDESK_CHROMIUM", "/usr/bin/chromium")
-
-
-def missing_service(reason: str) -> None:
-    """Skip on a laptop without the service; fail in CI, where every service must be there."""
-    if CI:
-        pytest.fail(f"CI=true but {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -75,21 +69,6 @@ def local_ca() -> LocalCA:
     return LocalCA.create()
 
 
-def migrated_environment(name: str) -> Environment:
-    """An environment of the data migration. get_or_create, because a transactional test
-    (browser, threads) empties every table when it ends, migration rows included."""
-    return Environment.objects.get_or_create(slug=name.lower(), defaults={"name": name})[0]
-
-
-def trusting(environment: Environment, ca: LocalCA) -> Environment:
-    """``environment`` with the local CA as its Treezor CA, as an administrator sets it up
-    (rule 5: certificates are installed only if they chain to it)."""
-    if not environment.ca_bundle:
-        environment.ca_bundle = ca.bundle_pem().decode("ascii")
-        environment.save(update_fields=["ca_bundle"])
-    return environment
-
-
 @pytest.fixture
 def sandbox(db: None, local_ca: LocalCA) -> Environment:
     return trusting(migrated_environment("Sandbox"), local_ca)
@@ -98,17 +77,6 @@ def sandbox(db: None, local_ca: LocalCA) -> Environment:
 @pytest.fixture
 def production(db: None, local_ca: LocalCA) -> Environment:
     return trusting(migrated_environment("Production"), local_ca)
-
-
-ACME = crypto.Subject(
-    country="FR",
-    state="Brittany",
-    locality="Rennes",
-    organization="Acme",
-    organizational_unit="IT",
-    common_name="acme.com",
-    email="it@acme.com",
-)
 
 
 @pytest.fixture

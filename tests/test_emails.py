@@ -9,6 +9,7 @@ from django.core.mail import EmailMessage, mail_admins
 from certificates import crypto, emails, services
 from certificates.models import AuditEvent, Environment, OutboundEmail
 from certificates.services import Actor, ServiceError
+from tests.support.subjects import ACME
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +54,7 @@ def test_a_clean_message_passes() -> None:
     csr = crypto.csr_to_pem(
         crypto.build_csr(
             crypto.generate_private_key(),
-            crypto.Subject("FR", "Brittany", "Rennes", "Acme", "", "acme.com", "it@acme.com"),
+            ACME,
         )
     )
     message.attach("acme_csr_mtls.pem", csr.decode(), "application/x-pem-file")

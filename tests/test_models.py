@@ -9,7 +9,7 @@ from django.test import Client
 from certificates import services
 from certificates.models import CompanyProfile, Environment, Key, SigningRequest
 from certificates.services import Actor
-from tests.conftest import ACME
+from tests.support.subjects import ACME
 
 pytestmark = pytest.mark.django_db
 

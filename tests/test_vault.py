@@ -13,7 +13,7 @@ from certificates import crypto, services, vault
 from certificates.models import Environment, Key
 from certificates.services import Actor
 from config.environment import new_encryption_key
-from tests.conftest import ACME
+from tests.support.subjects import ACME
 
 CLI = Actor.cli()
 

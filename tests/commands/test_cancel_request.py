@@ -12,8 +12,8 @@ from django.core.management.base import CommandError
 
 from certificates import services
 from certificates.models import AuditEvent, Environment, SigningRequest
-from tests.commands.conftest import Finished, assert_one_line_refusal, make_request, run, upload
-from tests.testca import LocalCA
+from tests.support.commands import Finished, assert_one_line_refusal, make_request, run, upload
+from tests.support.testca import LocalCA
 
 pytestmark = pytest.mark.django_db
 

@@ -16,8 +16,7 @@ from django.db import OperationalError, connection
 from certificates import crypto
 from certificates.management.commands import list_certificates
 from certificates.models import AuditEvent, Certificate, Revocation, SigningRequest
-from tests.commands.conftest import (
-    SUBJECT_ARGS,
+from tests.support.commands import (
     assert_one_line_refusal,
     chain_pem,
     install,
@@ -26,8 +25,9 @@ from tests.commands.conftest import (
     sign,
     upload,
 )
-from tests.crypto._support import openssl
-from tests.testca import LocalCA
+from tests.support.openssl import openssl
+from tests.support.subjects import SUBJECT_ARGS
+from tests.support.testca import LocalCA
 
 pytestmark = pytest.mark.django_db
 

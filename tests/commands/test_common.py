@@ -12,7 +12,8 @@ from certificates import services
 from certificates.management.commands import _common
 from certificates.models import AuditEvent, CompanyProfile, SigningRequest
 from certificates.vault import VaultError
-from tests.commands.conftest import SUBJECT_ARGS, make_request, run
+from tests.support.commands import make_request, run
+from tests.support.subjects import SUBJECT_ARGS
 
 pytestmark = pytest.mark.django_db
 

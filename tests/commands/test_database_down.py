@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reminders.brokers import spare_port
+from tests.support.brokers import spare_port
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow

@@ -14,9 +14,10 @@ from certificates import crypto, vault
 from certificates.models import AuditEvent, Key, SigningRequest
 from certificates.services import Actor, request_import
 from config.environment import new_encryption_key
-from tests.commands.conftest import ACME, assert_one_line_refusal, make_request, run, upload
-from tests.crypto._support import openssl
-from tests.testca import LocalCA
+from tests.support.commands import assert_one_line_refusal, make_request, run, upload
+from tests.support.openssl import openssl
+from tests.support.subjects import ACME
+from tests.support.testca import LocalCA
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,9 @@ import pytest
 from django.core.management.base import CommandError
 
 from certificates.models import AuditEvent, Key, SigningRequest
-from tests.commands.conftest import SUBJECT_ARGS, assert_one_line_refusal, run
-from tests.crypto._support import openssl
+from tests.support.commands import assert_one_line_refusal, run
+from tests.support.openssl import openssl
+from tests.support.subjects import SUBJECT_ARGS
 
 pytestmark = pytest.mark.django_db
 

@@ -24,8 +24,8 @@ from certificates.models import (
     Revocation,
 )
 from certificates.selectors import status_of
-from tests.commands.conftest import assert_one_line_refusal, install, make_request, run
-from tests.testca import LocalCA
+from tests.support.commands import assert_one_line_refusal, install, make_request, run
+from tests.support.testca import LocalCA
 
 pytestmark = pytest.mark.django_db
 

@@ -14,9 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs7
 
 from certificates import crypto
-from tests.testca import LocalCA
-
-from ._support import ACME
+from tests.support.subjects import ACME
+from tests.support.testca import LocalCA
 
 DER = serialization.Encoding.DER
 PEM = serialization.Encoding.PEM

@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from certificates import crypto
-
-from ._support import ACME, openssl
+from tests.support.openssl import openssl
+from tests.support.subjects import ACME
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,8 @@ from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 from cryptography.x509.oid import NameOID
 
 from certificates import crypto
-from tests.testca import LocalCA
-
-from ._support import ACME
+from tests.support.subjects import ACME
+from tests.support.testca import LocalCA
 
 PEM = serialization.Encoding.PEM
 DER = serialization.Encoding.DER

@@ -10,9 +10,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from certificates import crypto
-from tests.testca import LocalCA
-
-from ._support import ACME
+from tests.support.subjects import ACME
+from tests.support.testca import LocalCA
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from certificates import crypto
-from tests.testca import LocalCA
-
-from ._support import ACME, ACME_SUBJ, openssl, run_openssl
+from tests.support.openssl import openssl, run_openssl
+from tests.support.subjects import ACME, ACME_SUBJ
+from tests.support.testca import LocalCA
 
 NOW = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
 

@@ -22,8 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from certificates import crypto
-
-from ._support import openssl
+from tests.support.openssl import openssl
 
 NOW = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
 UNKNOWN = x509.ObjectIdentifier("1.3.6.1.4.1.55738.666.1")

@@ -14,9 +14,9 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from certificates import crypto
 from certificates.crypto.formats import PKCS12_KDF_ROUNDS, PKCS12_MAC_ITERATIONS
-from tests.testca import LocalCA
-
-from ._support import ACME, openssl, run_openssl
+from tests.support.openssl import openssl, run_openssl
+from tests.support.subjects import ACME
+from tests.support.testca import LocalCA
 
 # Not ASCII, and beyond U+FFFF: the MAC's BMPString password must match OpenSSL's.
 PASSPHRASE = "Fenêtre ouverte 🔑 sur la baie"

@@ -7,18 +7,9 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from certificates import crypto
+from tests.support.subjects import ACME, acme_form
 
-from ._support import ACME
-
-VALID = {
-    "country": "FR",
-    "state": "Brittany",
-    "locality": "Rennes",
-    "organization": "Acme",
-    "organizational_unit": "IT",
-    "common_name": "acme.com",
-    "email": "it@acme.com",
-}
+VALID = acme_form()
 
 
 def _errors(**changes: str) -> dict[str, str]:

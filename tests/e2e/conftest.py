@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 # Chromium's own background traffic is refused by this network; the flags keep it quiet.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -42,11 +40,3 @@ def page(browser: Browser) -> Iterator[Page]:
     page.set_default_timeout(15_000)
     yield page
     context.close()
-
-
-def screenshot(page: Page, name: str) -> Path:
-    """Save a screenshot under var/screenshots/ (kept by CI as an artifact)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path

@@ -15,10 +15,10 @@ from pytest_django.live_server_helper import LiveServer
 from certificates import crypto, selectors, services
 from certificates.models import Certificate, SigningRequest
 from certificates.services import Actor
-from tests.conftest import ACME, migrated_environment, trusting
-from tests.e2e.conftest import screenshot
-from tests.e2e.test_journey import PASSWORD, download, log_in, menu, wizard_generate
-from tests.testca import LocalCA
+from tests.support.browser import PASSWORD, download, log_in, menu, screenshot, wizard_generate
+from tests.support.environments import migrated_environment, trusting
+from tests.support.subjects import ACME
+from tests.support.testca import LocalCA
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from tests.e2e.conftest import screenshot
+from tests.support.browser import screenshot
 
 pytestmark = [
     pytest.mark.browser,

@@ -12,8 +12,8 @@ from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from certificates.models import CompanyProfile, Membership, SigningRequest
-from tests.conftest import migrated_environment
-from tests.e2e.conftest import screenshot
+from tests.support.browser import screenshot
+from tests.support.environments import migrated_environment
 
 pytestmark = [
     pytest.mark.browser,

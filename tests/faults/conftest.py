@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from drill.stack import PostgresCluster, RedisServer, ServiceMissing, free_port
-from tests.conftest import missing_service
+from tests.support.availability import missing_service
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 # Far above every bounded wait (a few seconds), far below "hangs for good".

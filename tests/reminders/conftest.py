@@ -1,29 +1,21 @@
-"""Fixtures of the reminder tests: certificates made straight in the database (no RSA work),
-an environment with owners, a frozen clock, and a real SMTP listener on loopback."""
+"""Fixtures of the reminder tests: an environment with owners, a frozen clock, the scan, and a
+real SMTP listener on loopback (the row builders are in tests/support/reminders.py)."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import time_machine
-from django.contrib.auth.models import User
-from django.core import mail
-from django.utils import timezone
 from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks
 
 from certificates import crypto
-from certificates.models import Certificate, Environment, Key, Membership, SigningRequest
+from certificates.models import Environment
 from certificates.services.reminders import ScanReport, expiry_scan
-from tests.reminders.smtp import SMTPListener
-
-NOW = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
-DAY = timedelta(days=1)
-OWNERS = ["alice@acme.example", "bob@acme.example", "team@acme.example"]
-TAM = "tam@treezor.example"
+from tests.support.reminders import NOW, add_owners
+from tests.support.smtp import SMTPListener
+from tests.support.subjects import ACME
 
 
 @pytest.fixture(autouse=True)
@@ -39,120 +31,7 @@ def _reminder_settings(settings: Any) -> None:
 def renewal_csr_pem() -> str:
     """One real CSR (its key thrown away), attached to renewal emails like a real one."""
     key = crypto.generate_private_key()
-    subject = crypto.Subject("FR", "Brittany", "Rennes", "Acme", "IT", "acme.com", "it@acme.com")
-    return crypto.csr_to_pem(crypto.build_csr(key, subject)).decode("ascii")
-
-
-def _request(
-    environment: Environment,
-    *,
-    purpose: str = "mtls",
-    status: str = SigningRequest.Status.FULFILLED,
-    csr_pem: str = "x",
-    renews: Certificate | None = None,
-    sent_at: datetime | None = None,
-    common_name: str = "acme.com",
-    key_source: str = Key.Source.IMPORTED,
-) -> SigningRequest:
-    # A generated key's private half is never read here: any bytes stand for the ciphertext.
-    key = Key.objects.create(
-        fingerprint=secrets.token_hex(32),
-        source=key_source,
-        encrypted_private_key=b"sealed" if key_source == Key.Source.GENERATED else None,
-    )
-    return SigningRequest.objects.create(
-        environment=environment,
-        purpose=purpose,
-        key=key,
-        country="FR",
-        state="Brittany",
-        locality="Rennes",
-        organization="Acme",
-        common_name=common_name,
-        email="it@acme.com",
-        csr_pem=csr_pem,
-        status=status,
-        renews=renews,
-        sent_at=sent_at,
-    )
-
-
-def make_certificate(
-    environment: Environment,
-    *,
-    not_after: datetime,
-    not_before: datetime | None = None,
-    purpose: str = "mtls",
-    renews: Certificate | None = None,
-    common_name: str = "acme.com",
-    key_source: str = Key.Source.IMPORTED,
-    request: SigningRequest | None = None,
-) -> Certificate:
-    """A certificate as certificate_upload installs it, without the cryptography: it takes
-    over from the certificate in service for its (environment, purpose), if any. For
-    ``request`` when given (a renewal's), else for a new fulfilled request."""
-    if request is None:
-        request = _request(
-            environment,
-            purpose=purpose,
-            renews=renews,
-            common_name=common_name,
-            key_source=key_source,
-        )
-    previous = Certificate.objects.filter(
-        environment=environment, purpose=purpose, superseded_at__isnull=True
-    ).first()
-    if previous is not None:
-        previous.superseded_at = timezone.now()
-        previous.save(update_fields=["superseded_at"])
-    return Certificate.objects.create(
-        signing_request=request,
-        environment=environment,
-        purpose=purpose,
-        replaces=previous,
-        pem="x",
-        serial=secrets.token_hex(8).upper(),
-        subject=f"CN={common_name},O=Acme,C=FR",
-        issuer="CN=Treezor Test Root CA",
-        not_before=not_before or not_after - 365 * DAY,
-        not_after=not_after,
-        fingerprint=secrets.token_hex(32),
-    )
-
-
-def make_renewal(
-    certificate: Certificate,
-    csr_pem: str,
-    *,
-    status: str = SigningRequest.Status.READY,
-    sent_at: datetime | None = None,
-) -> SigningRequest:
-    return _request(
-        certificate.signing_request.environment,
-        purpose=certificate.signing_request.purpose,
-        status=status,
-        csr_pem=csr_pem,
-        renews=certificate,
-        sent_at=sent_at,
-    )
-
-
-def add_owners(environment: Environment) -> None:
-    """Requester alice and custodian bob count; a viewer, an inactive requester and a custodian
-    without an address do not; the team address is added, its duplicate of alice's dropped."""
-    environment.tam_emails = [TAM]
-    environment.team_emails = ["team@acme.example", "Alice@Acme.example"]
-    environment.save()
-    people = [
-        ("alice", "alice@acme.example", "requester", True),
-        ("bob", "bob@acme.example", "custodian", True),
-        ("carol", "carol@acme.example", "viewer", True),
-        ("dave", "dave@acme.example", "requester", False),
-        ("erin", "", "custodian", True),
-    ]
-    for name, email, role, active in people:
-        user = User.objects.create_user(f"{name}-{environment.slug}", email=email, is_active=active)
-        Membership.objects.create(user=user, environment=environment, role=role)
+    return crypto.csr_to_pem(crypto.build_csr(key, ACME)).decode("ascii")
 
 
 @pytest.fixture
@@ -179,10 +58,6 @@ def scan(
             return expiry_scan(**kwargs)
 
     return run
-
-
-def sent_subjects() -> list[str]:
-    return [str(message.subject) for message in mail.outbox]
 
 
 @pytest.fixture

@@ -29,9 +29,9 @@ from certificates.services.outbox import (
     outbound_email_publish,
     outbound_email_requeue_unsent,
 )
-from tests.conftest import ACME
-from tests.reminders.brokers import RedisServer, celery_broker, redis_server
-from tests.reminders.conftest import DAY, add_owners, make_certificate
+from tests.support.brokers import RedisServer, celery_broker, redis_server
+from tests.support.reminders import DAY, add_owners, make_certificate
+from tests.support.subjects import ACME
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -13,7 +13,7 @@ from django.test import Client
 from certificates.calendar_format import ics_escape, ics_fold
 from certificates.models import AuditEvent, CalendarFeed, Environment, Membership
 from certificates.selectors.calendar import token_sha256
-from tests.reminders.conftest import DAY, NOW, make_certificate
+from tests.support.reminders import DAY, NOW, make_certificate
 
 pytestmark = pytest.mark.django_db
 

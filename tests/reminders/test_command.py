@@ -15,7 +15,7 @@ from pytest_django.fixtures import DjangoCaptureOnCommitCallbacks
 from certificates.models import AuditEvent, Environment, OutboundEmail, Reminder
 from certificates.services import reminders
 from certificates.services.reminders import ScanReport, expiry_scan
-from tests.reminders.conftest import DAY, NOW, OWNERS, TAM, add_owners, make_certificate
+from tests.support.reminders import DAY, NOW, OWNERS, TAM, add_owners, make_certificate
 
 pytestmark = pytest.mark.django_db
 

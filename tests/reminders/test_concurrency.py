@@ -21,8 +21,8 @@ from certificates.models import (
 from certificates.selectors.reminders import DueReminder
 from certificates.services import reminders
 from certificates.services.reminders import ScanReport, expiry_scan
-from tests.conftest import migrated_environment
-from tests.reminders.conftest import DAY, NOW, add_owners, make_certificate
+from tests.support.environments import migrated_environment
+from tests.support.reminders import DAY, NOW, add_owners, make_certificate
 
 pytestmark = [pytest.mark.postgres]
 

@@ -21,8 +21,8 @@ from certificates.services.outbox import (
     outbound_email_deliver,
 )
 from certificates.services.reminders import ScanReport, expiry_scan
-from tests.reminders.conftest import DAY, NOW, OWNERS, make_certificate
-from tests.reminders.smtp import SMTPListener
+from tests.support.reminders import DAY, NOW, OWNERS, make_certificate
+from tests.support.smtp import SMTPListener
 
 pytestmark = pytest.mark.django_db
 

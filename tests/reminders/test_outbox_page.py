@@ -11,7 +11,7 @@ from django.test import Client
 
 from certificates import crypto
 from certificates.models import Environment, OutboundEmail
-from tests.reminders.conftest import NOW
+from tests.support.reminders import NOW
 
 pytestmark = pytest.mark.django_db
 

@@ -24,7 +24,7 @@ from certificates.services import reminders
 from certificates.services.errors import ServiceError
 from certificates.services.reminders import ScanReport, expiry_scan
 from certificates.services.requests import request_create
-from tests.reminders.conftest import DAY, NOW, TAM, make_certificate, make_renewal
+from tests.support.reminders import DAY, NOW, TAM, make_certificate, make_renewal
 
 pytestmark = pytest.mark.django_db
 

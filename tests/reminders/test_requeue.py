@@ -17,8 +17,8 @@ from django.views.defaults import server_error
 from certificates.models import OutboundEmail
 from certificates.services import outbox
 from certificates.services.outbox import WAITING_FOR_BROKER, outbound_email_requeue_unsent
-from tests.reminders.brokers import celery_broker, spare_port
-from tests.reminders.conftest import NOW
+from tests.support.brokers import celery_broker, spare_port
+from tests.support.reminders import NOW
 
 pytestmark = pytest.mark.django_db
 

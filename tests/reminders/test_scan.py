@@ -24,7 +24,13 @@ from certificates.models import (
 )
 from certificates.selectors.audit import audit_chain_verify
 from certificates.services.reminders import ScanReport, expiry_phrase, expiry_scan
-from tests.reminders.conftest import (
+from tests.support.factories import (
+    CertificateFactory,
+    EnvironmentFactory,
+    KeyFactory,
+    SigningRequestFactory,
+)
+from tests.support.reminders import (
     DAY,
     NOW,
     OWNERS,
@@ -377,9 +383,8 @@ def _bulk_certificates(count: int, *, days_left: int) -> None:
     keys, requests and certificates."""
     first = Environment.objects.count()
     environments = Environment.objects.bulk_create(
-        Environment(
+        EnvironmentFactory.build(
             name=f"Bulk {n}",
-            slug=f"bulk-{n}",
             tam_emails=[TAM],
             team_emails=["team@acme.example"],
             signature_required=True,
@@ -387,39 +392,25 @@ def _bulk_certificates(count: int, *, days_left: int) -> None:
         for n in range(first, first + count // 2)
     )
     pairs = [(e, purpose) for e in environments for purpose in ("mtls", "signature")]
-    keys = Key.objects.bulk_create(
-        Key(fingerprint=f"{i:064x}", source=Key.Source.IMPORTED)
-        for i in range(Key.objects.count(), Key.objects.count() + count)
-    )
+    keys = Key.objects.bulk_create(KeyFactory.build_batch(count))
     requests = SigningRequest.objects.bulk_create(
-        SigningRequest(
+        SigningRequestFactory.build(
             environment=environment,
             purpose=purpose,
             key=key,
-            country="FR",
-            state="Brittany",
-            locality="Rennes",
-            organization="Acme",
+            organizational_unit="",
             common_name=f"host{key.pk}.acme.com",
-            email="it@acme.com",
-            csr_pem="x",
-            status="fulfilled",
         )
         for key, (environment, purpose) in zip(keys, pairs, strict=True)
     )
     # All expire at the same moment, all with the same days left.
     Certificate.objects.bulk_create(
-        Certificate(
+        CertificateFactory.build(
             signing_request=request,
-            environment_id=request.environment_id,
-            purpose=request.purpose,
-            pem="x",
             serial=f"{request.pk:X}",
             subject="CN=acme.com",
-            issuer="CN=Treezor Test Root CA",
             not_before=NOW + days_left * DAY - 365 * DAY,
             not_after=NOW + days_left * DAY + timedelta(hours=1),
-            fingerprint=f"{request.pk:064x}",
         )
         for request in requests
     )

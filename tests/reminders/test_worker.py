@@ -19,9 +19,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from certificates.models import OutboundEmail, Reminder
-from tests.conftest import migrated_environment
-from tests.reminders.conftest import OWNERS, TAM, add_owners, make_certificate
-from tests.reminders.smtp import SMTPListener
+from tests.support.environments import migrated_environment
+from tests.support.reminders import OWNERS, TAM, add_owners, make_certificate
+from tests.support.smtp import SMTPListener
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres]

@@ -18,9 +18,9 @@ from django.db.transaction import atomic
 from django.test import Client
 from django.urls import reverse
 
+from certificates import services
 from certificates.accounts import UserDeletionRefused
 from certificates.models import AuditEvent, CompanyProfile, Environment, Membership, Role
-from certificates.services import settings as services
 from certificates.services.audit import Actor
 
 pytestmark = pytest.mark.django_db

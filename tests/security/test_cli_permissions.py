@@ -29,7 +29,7 @@ from certificates.models import (
 )
 from certificates.services import Actor
 from certificates.services.revocations import revocation_request
-from tests.conftest import ACME
+from tests.support.subjects import ACME
 
 pytestmark = pytest.mark.django_db
 

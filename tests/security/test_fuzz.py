@@ -6,7 +6,10 @@ invalid UTF-8), go to: the wizard's CSR upload (file and pasted text), the certi
 (file and text), an environment's CA bundle (file and text), and the ``import_request`` and
 ``upload_certificate`` commands. Whatever comes in: never a 500, never an uncaught exception or
 a traceback (a CommandError is a refusal), and nothing stored (no Key, SigningRequest or
-Certificate, the CA bundle unchanged) unless the input is, after all, valid.
+Certificate, the CA bundle unchanged) unless the input is, after all, valid. What certdesk
+accepts is checked against an independent reader, OpenSSL, on the same bytes: an accepted CSR
+is one OpenSSL reads (signature checked) with the same public key, an installed certificate is
+one OpenSSL reads with the same SHA-256 fingerprint.
 
 Each example runs in a transaction rolled back afterwards, so examples do not see each other's
 rows. Hypothesis is derandomized (the same examples on every run, for CI) and keeps no example
@@ -42,8 +45,9 @@ from certificates import crypto, services
 from certificates.models import Certificate, Environment, Key, Membership, Role, SigningRequest
 from certificates.services import Actor
 from certificates.views.wizard import SESSION_KEY as WIZARD_SESSION_KEY
-from tests.conftest import ACME
-from tests.testca import LocalCA
+from tests.support.openssl import openssl_certificate_fingerprints, openssl_csr_public_key
+from tests.support.subjects import ACME
+from tests.support.testca import LocalCA
 
 pytestmark = pytest.mark.django_db
 
@@ -350,6 +354,20 @@ def check_nothing_stored_unless_valid(
         assert parses(parser, data), f"stored {after} from invalid input {data[:200]!r}"
 
 
+def check_openssl_reads_the_installed_certificate(before: Stored, data: bytes) -> None:
+    """If a certificate was installed from ``data``, OpenSSL, an independent reader, finds a
+    certificate in the same bytes (as sent, or as a text field receives them) whose SHA-256
+    fingerprint is the one certdesk recorded."""
+    installed = Certificate.objects.order_by("-pk").first()
+    if Certificate.objects.count() == before.certificates or installed is None:
+        return
+    variants = [data, data.decode("utf-8", "replace").strip().encode("utf-8")]
+    theirs = set().union(*(openssl_certificate_fingerprints(variant) for variant in variants))
+    assert installed.fingerprint in theirs, (
+        f"certdesk installed {installed.fingerprint} from {data[:200]!r}; OpenSSL reads {theirs}"
+    )
+
+
 def as_text_post(fields: dict[str, str], name: str, data: bytes) -> bytes:
     """A form body with ``data`` as the text field, raw: invalid UTF-8 and NUL bytes included,
     as a browser may send them."""
@@ -388,21 +406,36 @@ def post_csr(scene: Scene, data: bytes, *, as_file: bool) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("as_file", [True, False], ids=["file", "text"])
+@pytest.mark.parametrize(
+    "as_file",
+    [True, False],
+    ids=["file", "text"],
+)
 def test_fuzz_wizard_csr_upload(scene: Scene, as_file: bool) -> None:
-    """The wizard keeps a CSR in the session only; junk gets the form again (200), a CSR that
-    happens to be valid goes to the review (302); nothing is stored either way."""
-    start_wizard(scene.requester)
+    """The wizard keeps a CSR in the session only; junk gets the form again (200) and leaves no
+    CSR in the request-in-progress; a CSR that happens to be valid goes to the review (302),
+    and then OpenSSL, reading the same bytes, finds a CSR with a valid signature and the same
+    public key as the one the wizard kept. Nothing is stored in the database either way."""
     keys = scene.seeds.private_keys
 
     @FUZZ
     @given(data=fuzz_inputs(scene.seeds.csrs, keys))
     def run(data: bytes) -> None:
+        start_wizard(scene.requester)
         with rolled_back():
             before = Stored.now(scene.sandbox)
             status = post_csr(scene, data, as_file=as_file)
             assert status in (200, 302), status
+            kept = scene.requester.session[WIZARD_SESSION_KEY].get("csr_pem")
             assert Stored.now(scene.sandbox) == before
+        if status == 200:
+            assert kept is None, f"refused, yet a CSR was kept from {data[:200]!r}"
+            return
+        assert kept is not None
+        sent = data if as_file else data.decode("utf-8", "replace").strip().encode("utf-8")
+        their_key = openssl_csr_public_key(sent) or openssl_csr_public_key(data)
+        assert their_key is not None, f"accepted a CSR OpenSSL does not read: {data[:200]!r}"
+        assert their_key == openssl_csr_public_key(kept.encode("ascii"))
 
     run()
 
@@ -438,6 +471,7 @@ def test_fuzz_certificate_upload(scene: Scene, as_file: bool) -> None:
             assert status in (200, 302), status
             after = Stored.now(scene.sandbox)
             check_nothing_stored_unless_valid(before, after, data, crypto.parse_certificates)
+            check_openssl_reads_the_installed_certificate(before, data)
             assert (after.keys, after.requests, after.ca_bundle) == (
                 before.keys,
                 before.requests,
@@ -546,6 +580,7 @@ def test_fuzz_upload_certificate_command(scene: Scene) -> None:
             check_nothing_stored_unless_valid(
                 before, Stored.now(scene.sandbox), data, crypto.parse_certificates
             )
+            check_openssl_reads_the_installed_certificate(before, data)
 
     run()
 

@@ -11,8 +11,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
+from certificates import services
 from certificates.models import AuditEvent, CompanyProfile, Environment
-from certificates.services import settings as services
 from certificates.services.audit import Actor
 from certificates.services.errors import ServiceError
 
@@ -121,7 +121,7 @@ def test_environment_page_shows_the_refusal_of_a_name_with_a_newline(
     admin_client: Client, sandbox: Environment
 ) -> None:
     """The environment page explains the refusal next to the name (no 500) and keeps the name."""
-    from tests.web.test_settings import environment_data
+    from tests.support.settings_pages import environment_data
 
     response = admin_client.post(
         reverse("settings_environment_edit", kwargs={"slug": "sandbox"}),

@@ -12,7 +12,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from tests.config.test_environment import BASE_DIR, PRODUCTION, run_manage
+from tests.support.manage import BASE_DIR, PRODUCTION, run_manage
 
 CSP = {
     "default-src": ["'self'"],

@@ -10,7 +10,7 @@ import pytest
 from certificates import services
 from certificates.models import AuditEvent, Environment, Role
 from certificates.services.audit import Actor
-from tests.conftest import ACME
+from tests.support.subjects import ACME
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -15,7 +15,7 @@ from django.test import Client, RequestFactory, override_settings
 
 import config.settings
 from certificates.views import access
-from tests.config.test_environment import run_manage
+from tests.support.manage import run_manage
 
 if TYPE_CHECKING:
     from django.test.client import _MonkeyPatchedWSGIResponse as Response

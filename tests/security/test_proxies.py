@@ -71,7 +71,7 @@ def test_x_forwarded_proto_from_an_untrusted_sender_is_ignored(settings: Any) ->
 def test_a_typo_in_the_trusted_proxies_stops_the_start(tmp_path: Any) -> None:
     """CERTDESK_TRUSTED_PROXIES with something that is not an address or network is refused
     at start with a message naming it."""
-    from tests.config.test_environment import run_manage
+    from tests.support.manage import run_manage
 
     result = run_manage(tmp_path, "check", CERTDESK_TRUSTED_PROXIES="10.0.0.0/8,proxy.local")
     assert result.returncode != 0

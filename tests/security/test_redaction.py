@@ -26,8 +26,8 @@ from certificates import crypto, logfilters, services, vault
 from certificates.logfilters import REDACTED, RedactingExceptionReporterFilter, RedactPrivateKeys
 from certificates.models import Certificate, Environment, SigningRequest
 from certificates.services import Actor
-from tests.config.test_environment import run_manage
-from tests.conftest import ACME
+from tests.support.manage import run_manage
+from tests.support.subjects import ACME
 
 CLI = Actor.cli()
 KEY_PEM = crypto.private_key_to_pem(crypto.generate_private_key()).decode("ascii")

@@ -36,7 +36,7 @@ from certificates.services import Actor
 from certificates.services.calendar import calendar_feed_replace
 from certificates.views.access import LAST_AUTH_SESSION_KEY
 from certificates.views.wizard import SESSION_KEY as WIZARD_SESSION_KEY
-from tests.conftest import ACME
+from tests.support.subjects import ACME
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ import time_machine
 from certificates import selectors, services
 from certificates.models import Environment, SigningRequest
 from certificates.services import Actor
-from tests.conftest import ACME
+from tests.support.subjects import ACME
 
 pytestmark = pytest.mark.django_db
 

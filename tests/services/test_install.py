@@ -22,8 +22,9 @@ from certificates.services import Actor, ServiceError
 from certificates.services import certificates as installing
 from certificates.services.certificates import ConfirmationNeeded
 from certificates.services.revocations import revocation_confirm, revocation_report_compromise
-from tests.conftest import ACME, migrated_environment, trusting
-from tests.testca import LocalCA
+from tests.support.environments import migrated_environment, trusting
+from tests.support.subjects import ACME
+from tests.support.testca import LocalCA
 
 pytestmark = pytest.mark.django_db
 

@@ -26,7 +26,7 @@ call_command("migrate", verbosity=0)
 from certificates import crypto, services
 from certificates.models import Environment, Key
 from certificates.services import Actor
-from tests.conftest import ACME as SUBJECT
+from tests.support.subjects import ACME as SUBJECT
 
 CLI = Actor.cli()
 sandbox = Environment.objects.get(slug="sandbox")
@@ -59,8 +59,8 @@ DESTROY_AFTER_COMPROMISE = """
 from datetime import date
 from certificates.services.keys import key_destroy
 from certificates.services.revocations import revocation_report_compromise
-from tests.conftest import trusting
-from tests.testca import LocalCA
+from tests.support.environments import trusting
+from tests.support.testca import LocalCA
 
 ca = LocalCA.create()
 trusting(sandbox, ca)

@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from certificates import crypto, services
 from certificates.models import AuditEvent, Environment, Key, SigningRequest
 from certificates.services import Actor, ServiceError
-from tests.conftest import ACME
+from tests.support.subjects import ACME
 
 pytestmark = pytest.mark.django_db
 

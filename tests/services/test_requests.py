@@ -14,7 +14,8 @@ from django.core.exceptions import PermissionDenied
 from certificates import crypto, services, vault
 from certificates.models import AuditEvent, Environment, Key, SigningRequest
 from certificates.services import Actor, ServiceError
-from tests.conftest import ACME, migrated_environment
+from tests.support.environments import migrated_environment
+from tests.support.subjects import ACME
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import pytest
 from certificates import services
 from certificates.models import Environment, OutboundEmail, SigningRequest
 from certificates.services import Actor, ServiceError
-from tests.conftest import ACME
+from tests.support.subjects import ACME
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,8 @@ from certificates import crypto, selectors, services
 from certificates.models import AuditEvent, Certificate, Environment, SigningRequest
 from certificates.selectors import CertificateStatus
 from certificates.services import Actor, ServiceError
-from tests.conftest import ACME
-from tests.testca import LocalCA
+from tests.support.subjects import ACME
+from tests.support.testca import LocalCA
 
 pytestmark = pytest.mark.django_db
 

@@ -27,8 +27,8 @@ from certificates.models import (
     SigningRequest,
 )
 from certificates.services import Actor
-from tests.conftest import ACME
-from tests.testca import LocalCA
+from tests.support.subjects import ACME
+from tests.support.testca import LocalCA
 
 pytestmark = pytest.mark.django_db
 
@@ -248,10 +248,13 @@ def test_the_certificate_page_shows_status_dates_chain_and_how_to_use(
     requester: Client, mtls: SigningRequest, issue: Callable[..., bytes]
 ) -> None:
     """Status, days left, OpenSSL dates, fingerprint, and curl/requests with real file names."""
-    certificate = services.certificate_upload(actor=CLI, data=issue(mtls, days=200)).certificate
-    page = requester.get(f"/certificates/{certificate.pk}/").content.decode()
+    # The clock stands still on a whole second (X.509 times have no fraction): exactly 200 days.
+    with time_machine.travel(datetime.now(UTC).replace(microsecond=0), tick=False):
+        uploaded = services.certificate_upload(actor=CLI, data=issue(mtls, days=200))
+        certificate = uploaded.certificate
+        page = requester.get(f"/certificates/{certificate.pk}/").content.decode()
     assert "Valid" in page
-    assert "199 days left" in page or "200 days left" in page
+    assert "200 days left" in page
     assert "notBefore=" in page
     assert "notAfter=" in page
     assert crypto.format_fingerprint(certificate.fingerprint) in page

@@ -18,7 +18,7 @@ from certificates.services import Actor
 from certificates.services import outbox as outbox_service
 from certificates.services.revocations import revocation_request
 from certificates.services.tam import tam_send
-from tests.conftest import ACME
+from tests.support.subjects import ACME
 
 pytestmark = pytest.mark.django_db
 

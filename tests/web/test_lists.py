@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,23 +20,15 @@ from certificates.models import (
     AuditEvent,
     Certificate,
     Environment,
-    Key,
     Membership,
     Revocation,
     SigningRequest,
 )
+from tests.support.factories import certificates_bulk, requests_bulk
 
 pytestmark = pytest.mark.django_db
 
 DAY = timedelta(days=1)
-SUBJECT = {
-    "country": "FR",
-    "state": "Brittany",
-    "locality": "Rennes",
-    "organization": "Acme",
-    "organizational_unit": "IT",
-    "email": "it@acme.com",
-}
 
 
 # --- fast fixtures: bulk-created rows, no cryptography --------------------------------------
@@ -51,22 +42,8 @@ def make_requests(
     status: str = "fulfilled",
     common_name: str = "acme.com",
 ) -> list[SigningRequest]:
-    keys = Key.objects.bulk_create(
-        Key(source="imported", fingerprint=secrets.token_hex(32)) for _ in range(count)
-    )
-    return SigningRequest.objects.bulk_create(
-        SigningRequest(
-            environment=environment,
-            purpose=purpose,
-            key=key,
-            csr_pem="x",
-            status=status,
-            sent_at=timezone.now() if status == "sent" else None,
-            cancelled_at=timezone.now() if status == "cancelled" else None,
-            common_name=common_name,
-            **SUBJECT,
-        )
-        for key in keys
+    return requests_bulk(
+        environment, count, purpose=purpose, status=status, common_name=common_name
     )
 
 
@@ -83,25 +60,13 @@ def make_certificates(
     the next ones ``step`` later each. Installed in that order: the last one is in service for
     (environment, purpose), the others (and any earlier one) are superseded."""
     now = timezone.now()
-    requests = make_requests(environment, count, purpose=purpose, common_name=common_name)
-    Certificate.objects.filter(
-        environment=environment, purpose=purpose, superseded_at__isnull=True
-    ).update(superseded_at=now)
-    return Certificate.objects.bulk_create(
-        Certificate(
-            signing_request=request,
-            environment=environment,
-            purpose=purpose,
-            superseded_at=now if index < count - 1 else None,
-            pem="x",
-            serial=secrets.token_hex(8).upper(),
-            subject=f"CN={common_name}",
-            issuer="CN=Test CA",
-            not_before=now - 30 * DAY,
-            not_after=now + expires_in + index * step,
-            fingerprint=secrets.token_hex(32),
-        )
-        for index, request in enumerate(requests)
+    return certificates_bulk(
+        environment,
+        count,
+        purpose=purpose,
+        common_name=common_name,
+        not_before=now - 30 * DAY,
+        not_after=lambda index: now + expires_in + index * step,
     )
 
 

@@ -30,7 +30,7 @@ from certificates.models import (
     SigningRequest,
 )
 from certificates.services import Actor
-from tests.conftest import ACME
+from tests.support.subjects import ACME
 
 CLI = Actor.cli()
 PARALLEL = 20

@@ -12,7 +12,7 @@ from django.test import Client
 from certificates import services
 from certificates.models import AuditEvent, Environment, Membership, SigningRequest
 from certificates.services import Actor
-from tests.conftest import ACME
+from tests.support.subjects import ACME
 
 pytestmark = pytest.mark.django_db
 

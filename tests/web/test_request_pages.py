@@ -16,7 +16,7 @@ from django.utils import timezone
 from certificates import services
 from certificates.models import AuditEvent, CompanyProfile, Environment, SigningRequest
 from certificates.services import Actor
-from tests.conftest import ACME
+from tests.support.subjects import ACME
 
 pytestmark = pytest.mark.django_db
 

@@ -27,7 +27,7 @@ from certificates.models import (
 )
 from certificates.services import Actor
 from certificates.services.outbox import KeyMaterialRefused, atomic_keeping_refusals
-from tests.conftest import ACME
+from tests.support.subjects import ACME
 
 pytestmark = pytest.mark.django_db
 

@@ -24,7 +24,7 @@ from certificates.models import (
     SigningRequest,
 )
 from certificates.services import Actor
-from tests.conftest import ACME
+from tests.support.subjects import ACME
 
 pytestmark = pytest.mark.django_db
 

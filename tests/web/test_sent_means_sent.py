@@ -18,7 +18,7 @@ from certificates import services
 from certificates.models import Environment, OutboundEmail, SigningRequest
 from certificates.services import outbox as outbox_service
 from certificates.services.outbox import MAX_ATTEMPTS, outbound_email_deliver
-from tests.conftest import ACME
+from tests.support.subjects import ACME
 
 pytestmark = pytest.mark.django_db
 

@@ -14,28 +14,19 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from certificates import crypto
-from certificates.forms_settings import prepare_renewals_choice
+from certificates import crypto, services
 from certificates.models import AuditEvent, CompanyProfile, Environment, Membership
-from certificates.services import settings as services
 from certificates.services.audit import Actor
 from certificates.services.calendar import calendar_feed_replace
 from certificates.services.errors import ServiceError
-from tests.conftest import migrated_environment
-from tests.testca import LocalCA
+from tests.support.environments import migrated_environment
+from tests.support.settings_pages import environment_data
+from tests.support.subjects import ACME, acme_form
+from tests.support.testca import LocalCA
 
 pytestmark = pytest.mark.django_db
 
-PROFILE = {
-    "company_name": "Acme SAS",
-    "country": "FR",
-    "state": "Brittany",
-    "locality": "Rennes",
-    "organization": "Acme",
-    "organizational_unit": "IT",
-    "common_name": "acme.com",
-    "email": "it@acme.com",
-}
+PROFILE = {"company_name": "Acme SAS", **acme_form()}
 
 NEW_ENVIRONMENT = {
     "name": "Staging",
@@ -55,22 +46,6 @@ PERSON = {
     "environment": "",
     "role": "",
 }
-
-
-def environment_data(environment: Environment, **changes: object) -> dict[str, object]:
-    """The edit form as the page shows it for ``environment``, with ``changes``."""
-    data: dict[str, object] = {
-        "name": environment.name,
-        "tam_emails": "\n".join(environment.tam_emails),
-        "team_emails": "\n".join(environment.team_emails),
-        "api_host": environment.api_host,
-        "prepare_renewals": prepare_renewals_choice(environment.prepare_renewals),
-        "ca_bundle_text": "",
-    }
-    if environment.signature_required:
-        data["signature_required"] = "on"
-    data.update(changes)
-    return data
 
 
 def private_key_pem() -> bytes:
@@ -525,7 +500,7 @@ def test_a_leaf_certificate_is_not_a_ca_bundle(
     key = crypto.generate_private_key()
     csr = crypto.build_csr(
         key,
-        crypto.Subject("FR", "Brittany", "Rennes", "Acme", "", "acme.com", "it@acme.com"),
+        ACME,
     )
     leaf = local_ca.sign(csr).public_bytes(serialization.Encoding.PEM)
     response = admin_client.post(

@@ -20,7 +20,7 @@ from certificates.services.revocations import (
     revocation_confirm,
     revocation_report_compromise,
 )
-from tests.conftest import ACME
+from tests.support.subjects import ACME
 
 pytestmark = pytest.mark.django_db
 

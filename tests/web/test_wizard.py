@@ -14,19 +14,11 @@ from django.utils import timezone
 from certificates import crypto, services
 from certificates.models import AuditEvent, CompanyProfile, Environment, Key, SigningRequest
 from certificates.services import Actor
-from tests.conftest import ACME
+from tests.support.subjects import ACME, acme_form
 
 pytestmark = pytest.mark.django_db
 
-SUBJECT = {
-    "country": "FR",
-    "state": "Brittany",
-    "locality": "Rennes",
-    "organization": "Acme",
-    "organizational_unit": "IT",
-    "common_name": "acme.com",
-    "email": "it@acme.com",
-}
+SUBJECT = acme_form()
 
 
 @pytest.fixture

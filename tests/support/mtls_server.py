@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from tests.testca import LocalCA
+from tests.support.testca import LocalCA
 
 
 class _Hello(http.server.BaseHTTPRequestHandler):

@@ -19,7 +19,7 @@ from typing import Any
 
 import redis as redis_lib
 
-from tests.conftest import missing_service
+from tests.support.availability import missing_service
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 # Connections to a broker that is down fail at once (refused); these bound the rest.

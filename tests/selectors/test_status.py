@@ -6,20 +6,20 @@ both must agree with the pure function, boundaries included.
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.conf import settings
 from django.db.models import Q
 
-from certificates.models import Certificate, Environment, Key, Revocation, SigningRequest
+from certificates.models import Certificate, Environment, Revocation
 from certificates.selectors import (
     CertificateStatus,
     certificate_status,
     certificates_with_status,
     status_of,
 )
+from tests.support.factories import CertificateFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -27,16 +27,6 @@ NOW = datetime(2025, 6, 1, 12, 0, 0, 250_000, tzinfo=UTC)
 DAY = timedelta(days=1)
 LEAD = timedelta(days=settings.CERTDESK_RENEWAL_LEAD_DAYS)
 TICK = timedelta(microseconds=1)
-
-SUBJECT = {
-    "country": "FR",
-    "state": "Brittany",
-    "locality": "Rennes",
-    "organization": "Acme",
-    "organizational_unit": "IT",
-    "common_name": "acme.com",
-    "email": "it@acme.com",
-}
 
 
 def environment(name: str) -> Environment:
@@ -52,29 +42,14 @@ def certificate(
 ) -> Certificate:
     """A certificate installed for (env, purpose): the one in service there is superseded by it,
     as the upload service records it."""
-    key = Key.objects.create(source="imported", fingerprint=secrets.token_hex(32))
-    request = SigningRequest.objects.create(
-        environment=env, purpose=purpose, key=key, csr_pem="x", status="fulfilled", **SUBJECT
-    )
-    current = Certificate.objects.filter(
-        environment=env, purpose=purpose, superseded_at__isnull=True
-    ).first()
-    if current is not None:
-        current.superseded_at = NOW - DAY
-        current.save(update_fields=["superseded_at"])
-    return Certificate.objects.create(
-        signing_request=request,
-        environment=env,
-        purpose=purpose,
-        replaces=current,
-        pem="x",
-        serial=secrets.token_hex(8),
-        subject="CN=acme.com",
-        issuer="CN=Test CA",
+    installed = CertificateFactory.create(
+        signing_request__environment=env,
+        signing_request__purpose=purpose,
         not_before=not_before,
         not_after=not_after,
-        fingerprint=secrets.token_hex(32),
+        supersede_at=NOW - DAY,
     )
+    return installed
 
 
 def revoke(cert: Certificate, *, confirmed: bool) -> None:
