@@ -11,6 +11,11 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from certificates.crypto.subject import MAX_LENGTHS
+
+# Rule 4: the RFC 5280 upper bounds, from the one definition of the subject fields.
+_SUBJECT_MAX = MAX_LENGTHS
+
 
 class Purpose(models.TextChoices):
     # Treezor asks for one mTLS set per environment, and a second, signature set for PCI DSS.
@@ -69,13 +74,15 @@ class CompanyProfile(models.Model):
         default="company",
         help_text="Used in file names: <your.company.name>_csr_mtls.pem.",
     )
-    country = models.CharField(max_length=2, blank=True)
-    state = models.CharField(max_length=128, blank=True)
-    locality = models.CharField(max_length=128, blank=True)
-    organization = models.CharField(max_length=64, blank=True)
-    organizational_unit = models.CharField(max_length=64, blank=True)
-    common_name = models.CharField(max_length=64, blank=True)
-    email = models.CharField(max_length=128, blank=True)
+    country = models.CharField(max_length=_SUBJECT_MAX["country"], blank=True)
+    state = models.CharField(max_length=_SUBJECT_MAX["state"], blank=True)
+    locality = models.CharField(max_length=_SUBJECT_MAX["locality"], blank=True)
+    organization = models.CharField(max_length=_SUBJECT_MAX["organization"], blank=True)
+    organizational_unit = models.CharField(
+        max_length=_SUBJECT_MAX["organizational_unit"], blank=True
+    )
+    common_name = models.CharField(max_length=_SUBJECT_MAX["common_name"], blank=True)
+    email = models.CharField(max_length=_SUBJECT_MAX["email"], blank=True)
 
     class Meta:
         constraints: ClassVar[list[models.BaseConstraint]] = [
@@ -147,13 +154,15 @@ class SigningRequest(models.Model):
     purpose = models.CharField(max_length=16, choices=Purpose.choices)
     # One-to-one is rule 2 again: a key serves exactly one request.
     key = models.OneToOneField(Key, on_delete=models.PROTECT, related_name="signing_request")
-    country = models.CharField(max_length=2)
-    state = models.CharField(max_length=128)
-    locality = models.CharField(max_length=128)
-    organization = models.CharField(max_length=64)
-    organizational_unit = models.CharField(max_length=64, blank=True)
-    common_name = models.CharField(max_length=64)
-    email = models.CharField(max_length=128)
+    country = models.CharField(max_length=_SUBJECT_MAX["country"])
+    state = models.CharField(max_length=_SUBJECT_MAX["state"])
+    locality = models.CharField(max_length=_SUBJECT_MAX["locality"])
+    organization = models.CharField(max_length=_SUBJECT_MAX["organization"])
+    organizational_unit = models.CharField(
+        max_length=_SUBJECT_MAX["organizational_unit"], blank=True
+    )
+    common_name = models.CharField(max_length=_SUBJECT_MAX["common_name"])
+    email = models.CharField(max_length=_SUBJECT_MAX["email"])
     csr_pem = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     sent_at = models.DateTimeField(null=True, blank=True)

@@ -52,6 +52,7 @@ from .keys import (
 )
 from .subject import (
     MAX_LENGTHS,
+    SUBJECT_FIELDS,
     Subject,
     csr_subject_oneline,
     is_host_name,
@@ -66,6 +67,7 @@ __all__ = [
     "MAX_UPLOAD_CERTIFICATES",
     "MIN_PASSPHRASE_BYTES",
     "PKCS12_KDF_ROUNDS",
+    "SUBJECT_FIELDS",
     "CryptoError",
     "FileKind",
     "PrivateKeyMaterialError",

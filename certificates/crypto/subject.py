@@ -31,6 +31,18 @@ _ATTRIBUTES: tuple[tuple[str, x509.ObjectIdentifier, str], ...] = (
 
 # RFC 5280, appendix A.1: ub-common-name, ub-organization-name, ub-organizational-unit-name 64;
 # ub-locality-name, ub-state-name 128. Email: 128, as DESIGN.md rule 4 sets it.
+# The seven fields of Treezor's table, in its order: the one list models, forms, services and
+# the command line derive theirs from.
+SUBJECT_FIELDS: tuple[str, ...] = (
+    "country",
+    "state",
+    "locality",
+    "organization",
+    "organizational_unit",
+    "common_name",
+    "email",
+)
+
 MAX_LENGTHS: dict[str, int] = {
     "country": 2,
     "state": 128,

@@ -15,15 +15,7 @@ from certificates.services.audit import Actor, audit_record
 from certificates.services.errors import ServiceError
 
 # The default subject of the company profile, in Treezor's table order.
-SUBJECT_FIELDS: tuple[str, ...] = (
-    "country",
-    "state",
-    "locality",
-    "organization",
-    "organizational_unit",
-    "common_name",
-    "email",
-)
+SUBJECT_FIELDS = crypto.SUBJECT_FIELDS
 
 # Valid stand-ins for the fields left blank, so that ``crypto.validate_subject`` (which wants a
 # complete CSR subject) judges only what the administrator typed, with its own messages.

@@ -60,15 +60,7 @@ def _check_renews(renews: Certificate | None, environment: Environment, purpose:
 
 
 def _subject_fields(subject: crypto.Subject) -> dict[str, str]:
-    return {
-        "country": subject.country,
-        "state": subject.state,
-        "locality": subject.locality,
-        "organization": subject.organization,
-        "organizational_unit": subject.organizational_unit,
-        "common_name": subject.common_name,
-        "email": subject.email,
-    }
+    return {field: getattr(subject, field) for field in crypto.SUBJECT_FIELDS}
 
 
 def _store(

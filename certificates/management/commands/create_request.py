@@ -25,15 +25,7 @@ from ._common import (
 )
 
 # (option, field of crypto.Subject), in the order of Treezor's table.
-SUBJECT_OPTIONS = (
-    ("--country", "country"),
-    ("--state", "state"),
-    ("--locality", "locality"),
-    ("--organization", "organization"),
-    ("--organizational-unit", "organizational_unit"),
-    ("--common-name", "common_name"),
-    ("--email", "email"),
-)
+SUBJECT_OPTIONS = tuple(("--" + field.replace("_", "-"), field) for field in crypto.SUBJECT_FIELDS)
 
 
 def subject_problems(error: crypto.SubjectError) -> str:
