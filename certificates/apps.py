@@ -11,4 +11,11 @@ class CertificatesConfig(AppConfig):
         # that stamps the time of the last authentication, and registers the Celery tasks in every
         # process (the outbox queues its send task by name; an eager app, the test suite, runs a
         # registered task in place).
+        # The laptop's var/ and what the settings name in it, owner-only, before any request,
+        # task or command touches them (the settings only declare the paths).
+        from django.conf import settings
+
         from certificates import accounts, receivers, tasks  # noqa: F401
+        from config.environment import prepare_private_files
+
+        prepare_private_files(settings)

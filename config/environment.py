@@ -12,6 +12,7 @@ import secrets
 import stat
 import sys
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -178,3 +179,19 @@ def private_sqlite_file(path: Path) -> None:
     os.close(os.open(path, flags, PRIVATE_FILE_MODE))
     for companion in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         _keep_to_owner(companion)
+
+
+def prepare_private_files(settings: Any) -> None:
+    """Create and tighten what the settings name on this host: var/, the SQLite database, the
+    mail folder and the file-system broker's folders, owner-only.
+
+    Called when Django starts (``CertificatesConfig.ready``), not when the settings are
+    imported: the settings only declare paths, so a linter, a type checker or a deploy check
+    that imports them writes nothing.
+    """
+    private_var_dir(Path(settings.VAR_DIR))
+    for folder in settings.CERTDESK_PRIVATE_FOLDERS:
+        private_folder(Path(folder))
+    sqlite_file = settings.CERTDESK_PRIVATE_SQLITE_FILE
+    if sqlite_file and Path(sqlite_file).parent.is_dir():
+        private_sqlite_file(Path(sqlite_file))

@@ -17,9 +17,6 @@ import environ
 from config.environment import (
     DEVELOPMENT_SECRET_KEY,
     audit_key_problem,
-    private_folder,
-    private_sqlite_file,
-    private_var_dir,
     refuse_unsafe_production,
 )
 
@@ -35,9 +32,10 @@ if DJANGO_ENV not in {"development", "production"}:
 PRODUCTION = DJANGO_ENV == "production"
 VAR_DIR = Path(env.str("CERTDESK_VAR_DIR", default=str(BASE_DIR / "var")))
 # The laptop's data folder: SQLite, the broker's queue, mail files, the development key file.
-# Owner-only (0700 folders, 0600 files), created so and tightened at every process start.
-private_var_dir(VAR_DIR)
-private_folder(VAR_DIR / "static")
+# Owner-only (0700 folders, 0600 files), created so and tightened at every process start
+# (config.environment.prepare_private_files, from CertificatesConfig.ready): declared here only.
+CERTDESK_PRIVATE_FOLDERS: list[str] = [str(VAR_DIR / "static")]
+CERTDESK_PRIVATE_SQLITE_FILE = ""
 
 # Off by default even on a laptop: a debug page could show request data of key views.
 DEBUG = env.bool("DEBUG", default=False)
@@ -169,9 +167,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "PRAGMA secure_delete=ON;",
     }
     _sqlite_name = str(DATABASES["default"].get("NAME") or "")
-    if _sqlite_name not in {"", ":memory:"} and Path(_sqlite_name).parent.is_dir():
+    if _sqlite_name not in {"", ":memory:"}:
         # Sessions and password hashes: created 0600 before SQLite would create it with the umask.
-        private_sqlite_file(Path(_sqlite_name))
+        CERTDESK_PRIVATE_SQLITE_FILE = _sqlite_name
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -271,7 +269,7 @@ CERTDESK_EMAIL_BACKEND = EMAIL_CONFIG["EMAIL_BACKEND"]
 if CERTDESK_EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend":
     # The same files, created owner-only (config/mailfiles.py).
     CERTDESK_EMAIL_BACKEND = "config.mailfiles.PrivateFileEmailBackend"
-    private_folder(Path(EMAIL_CONFIG["EMAIL_FILE_PATH"]))
+    CERTDESK_PRIVATE_FOLDERS.append(str(EMAIL_CONFIG["EMAIL_FILE_PATH"]))
 EMAIL_BACKEND = "certificates.mailbackend.GuardedEmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="certdesk <certdesk@localhost>")
 SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
@@ -288,8 +286,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "control_folder": str(VAR_DIR / "celery" / "control"),
     }
     # The worker and the web process must find the folders before the first message.
-    for _folder in CELERY_BROKER_TRANSPORT_OPTIONS.values():
-        private_folder(Path(str(_folder)))
+    CERTDESK_PRIVATE_FOLDERS += [str(folder) for folder in CELERY_BROKER_TRANSPORT_OPTIONS.values()]
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": 3600,

@@ -60,7 +60,7 @@ def test_embedded_default_works_with_nothing_set(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_importing_the_settings_writes_no_key_file(tmp_path: Path) -> None:
+def test_importing_the_settings_writes_nothing(tmp_path: Path) -> None:
     """Importing config.settings with nothing set only names the laptop's key files (it used to
     write var/encryption.key and var/audit.key): they are made by the first process that needs
     them, not by every import of the settings (a test, a linter, a deploy check)."""
@@ -83,6 +83,8 @@ def test_importing_the_settings_writes_no_key_file(tmp_path: Path) -> None:
     assert result.stdout.split() == ["[]", "True", "encryption.key", "audit.key"]
     assert "created the" not in result.stderr
     assert not (tmp_path / "encryption.key").exists()
+    # Nothing at all: no key, no folder, no database file (Django's start creates those).
+    assert list(tmp_path.iterdir()) == []
     assert not (tmp_path / "audit.key").exists()
 
 
