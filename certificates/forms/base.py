@@ -7,6 +7,8 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import password_validation
+from django.contrib.auth.forms import UsernameField
 from django.core.files.uploadedfile import UploadedFile
 from django.http import QueryDict
 
@@ -93,3 +95,29 @@ class DayField(forms.DateField):
             "error_messages", {"invalid": "Enter the date as YYYY-MM-DD, e.g. 2026-11-28."}
         )
         super().__init__(**kwargs)
+
+
+class NewAccountForm(forms.Form):
+    """A new person's name, address and password typed twice. Whether the name and address
+    are free and the password strong enough is the service's rule, reported all at once."""
+
+    username = UsernameField(max_length=150)
+    email = forms.EmailField(help_text="Where certdesk writes about expiring certificates.")
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label="Password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        password1, password2 = cleaned.get("password1"), cleaned.get("password2")
+        if password1 and password2 and password1 != password2:
+            self.add_error("password2", "The two passwords differ; type the same one twice.")
+        return cleaned

@@ -9,8 +9,7 @@ from typing import Any
 
 import pycountry
 from django import forms
-from django.contrib.auth import get_user_model, password_validation
-from django.contrib.auth.forms import UsernameField
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Q
@@ -18,7 +17,7 @@ from django.http import QueryDict
 from django.utils.html import format_html_join
 
 from certificates import crypto
-from certificates.forms.base import upload_size_problem
+from certificates.forms.base import NewAccountForm, upload_size_problem
 from certificates.models import Environment, Role
 from certificates.services.environments import parse_ca_bundle
 from certificates.services.errors import ServiceError
@@ -272,20 +271,7 @@ class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
 
 
-class UserAddForm(forms.Form):
-    username = UsernameField(max_length=150)
-    email = forms.EmailField(help_text="Where certdesk writes about expiring certificates.")
-    password1 = forms.CharField(
-        label="Password",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-        help_text=password_validation.password_validators_help_text_html(),
-    )
-    password2 = forms.CharField(
-        label="Password again",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
+class UserAddForm(NewAccountForm):
     environment = forms.ModelChoiceField(
         queryset=Environment.objects.all(),
         required=False,
@@ -296,12 +282,5 @@ class UserAddForm(forms.Form):
     role = forms.ChoiceField(
         choices=[("", "(none)"), *Role.choices], required=False, help_text=ROLE_HELP
     )
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        password1, password2 = cleaned.get("password1"), cleaned.get("password2")
-        if password1 and password2 and password1 != password2:
-            self.add_error("password2", "The two passwords differ; type the same one twice.")
-        # The rules (a free username and address, the password, a role with its environment)
-        # are services.user_create's: it reports them all at once.
-        return cleaned
+    # The rules (a free username and address, the password, a role with its environment) are
+    # services.user_create's: it reports them all at once.

@@ -159,15 +159,20 @@ def user_deactivate(*, actor: Actor, user: User) -> User:
             actor=actor,
             action="settings.user_deactivated",
             target=current,
-            details={
-                "username": username,
-                "email": current.email,
-                "administrator": current.is_superuser,
-                "roles": _user_roles(current),
-            },
+            details=_account_details(current),
         )
     user.is_active = False
     return current
+
+
+def _account_details(user: User) -> dict[str, object]:
+    """What an account change records: who, and what the account could do at that moment."""
+    return {
+        "username": user.get_username(),
+        "email": user.email,
+        "administrator": user.is_superuser,
+        "roles": _user_roles(user),
+    }
 
 
 def user_reactivate(*, actor: Actor, user: User) -> User:
@@ -184,12 +189,7 @@ def user_reactivate(*, actor: Actor, user: User) -> User:
             actor=actor,
             action="settings.user_reactivated",
             target=current,
-            details={
-                "username": username,
-                "email": current.email,
-                "administrator": current.is_superuser,
-                "roles": _user_roles(current),
-            },
+            details=_account_details(current),
         )
     user.is_active = True
     return current
