@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from certificates.models import Key, Revocation
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+
+from certificates.models import Environment, Key, Revocation
+from certificates.permissions import Action, roles_allowing
 
 
 def key_available(key: Key) -> bool:
@@ -19,4 +24,33 @@ def key_destroyable(key: Key) -> bool:
     return (
         key.compromised_at is not None
         or Revocation.objects.filter(certificate__signing_request__key=key).exists()
+    )
+
+
+@dataclass(frozen=True)
+class KeyHolders:
+    """Who can hand out an environment's private keys: its active custodians, or, when it has
+    none, certdesk's active administrators (who may take every key). ``names`` is empty when
+    nobody can."""
+
+    custodians: bool
+    names: list[str]
+
+
+def key_holders(environment: Environment) -> KeyHolders:
+    """The people a member who may not take a key of ``environment`` asks for it, by name."""
+    users = get_user_model().objects.filter(is_active=True)
+    custodians = list(
+        users.filter(
+            memberships__environment=environment,
+            memberships__role__in=roles_allowing(Action.CUSTODY),
+        )
+        .order_by("username")
+        .values_list("username", flat=True)
+    )
+    if custodians:
+        return KeyHolders(custodians=True, names=custodians)
+    administrators = users.filter(is_superuser=True).order_by("username")
+    return KeyHolders(
+        custodians=False, names=list(administrators.values_list("username", flat=True))
     )

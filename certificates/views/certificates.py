@@ -25,7 +25,7 @@ from certificates.forms import (
 from certificates.models import Certificate, Environment, Revocation
 from certificates.permissions import Action, environments_for, require, user_can
 from certificates.selectors.email_states import emails_about
-from certificates.selectors.keys import key_available, key_destroyable
+from certificates.selectors.keys import key_available, key_destroyable, key_holders
 from certificates.services import Actor, ServiceError
 from certificates.services.certificate_export import ExportPart
 from certificates.services.certificates import ConfirmationNeeded
@@ -188,6 +188,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_request": user_can(request.user, Action.REQUEST, environment),
             "can_custody": can_custody,
             "key_available": key_available(key),
+            # Who to ask for the key, for a member who may not take it.
+            "key_holders": None if can_custody else key_holders(environment),
             "key_destroyable": key_destroyable(key),
             "cert_filename": crypto.treezor_filename(company, "cert", purpose),
             "chain_filename": crypto.treezor_filename(company, "chain", purpose),
