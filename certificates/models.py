@@ -545,3 +545,27 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"calendar feed of {self.user}"
+
+
+class SetupCode(models.Model):
+    """The one-time code that the first-run page asks for while no user exists (one row at most).
+
+    The server prints the code in its log; only its SHA-256 is kept here, so a new one is issued
+    (``manage.py setup_code``) rather than shown again. Gone once the first administrator exists.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    code_sha256 = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.CheckConstraint(condition=Q(id=1), name="setup_code_single_row"),
+            models.CheckConstraint(
+                condition=Q(code_sha256__regex=r"^[0-9a-f]{64}$"),
+                name="setup_code_sha256_hex",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"setup code issued {self.created_at:%Y-%m-%d %H:%M}"

@@ -43,6 +43,30 @@ def _stop(children: dict[str, subprocess.Popen[bytes]]) -> None:
             child.wait()
 
 
+def _first_run_banner() -> None:
+    """While no one can log in: issue the one-time setup code at the first start (a WARNING
+    line "certdesk: first-run setup code: ..." in this console) and say where it goes."""
+    from django.contrib.auth import get_user_model
+    from django.db import DatabaseError
+
+    from certificates.services import Actor, setup_code_announce
+
+    sys.stdout.flush()  # the banner so far before the log line (stderr)
+    try:
+        if get_user_model().objects.exists():
+            return
+        issued = setup_code_announce(actor=Actor.system("make run"))
+    except DatabaseError:
+        return  # not migrated yet (`make run` migrates first); the first visit issues the code
+    if issued:
+        print("certdesk: no administrator yet: the first page asks for the setup code above.")
+    else:
+        print(
+            "certdesk: no administrator yet: the first page asks for the setup code printed at "
+            "the first start; `.venv/bin/python manage.py setup_code` prints a new one."
+        )
+
+
 def main() -> int:
     # Everything web, worker and beat create (the database, broker messages, beat's schedule,
     # mail, cache) is for the owner only; the children inherit this umask. Settings also create
@@ -62,6 +86,7 @@ def main() -> int:
         print(f"certdesk: emails are written as files under {mail}")
     else:
         print(f"certdesk: emails are sent through {settings.EMAIL_BACKEND}")
+    _first_run_banner()
     print("certdesk: starting web, worker and beat; press Ctrl-C to stop them all.", flush=True)
 
     children = {name: subprocess.Popen(cmd) for name, cmd in _commands(port).items()}

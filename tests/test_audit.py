@@ -12,7 +12,7 @@ from django.db import connection
 from django.test import Client
 
 from certificates.models import AppendOnlyError, AuditEvent, Environment
-from certificates.services import Actor, audit_record
+from certificates.services import Actor, audit_record, setup_code_issue
 
 pytestmark = pytest.mark.django_db
 
@@ -65,6 +65,7 @@ def test_the_first_administrator_is_recorded(client: Client) -> None:
             "email": "alice@example.com",
             "password1": "a long passphrase 42",
             "password2": "a long passphrase 42",
+            "setup_code": setup_code_issue(actor=Actor.cli()),
         },
     )
     event = AuditEvent.objects.get(action="user.first_admin_created")

@@ -26,7 +26,12 @@ from certificates.services.requests import (
     request_import,
     request_import_check,
 )
-from certificates.services.setup import FirstRunClosedError, first_admin_create
+from certificates.services.setup import (
+    FirstRunClosedError,
+    first_admin_create,
+    setup_code_announce,
+    setup_code_issue,
+)
 from certificates.services.tam import request_mark_sent, tam_resend, tam_send
 
 __all__ = [
@@ -55,6 +60,8 @@ __all__ = [
     "request_import",
     "request_import_check",
     "request_mark_sent",
+    "setup_code_announce",
+    "setup_code_issue",
     "tam_resend",
     "tam_send",
     "user_create",

@@ -35,11 +35,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @login_not_required
 @never_cache
-@sensitive_post_parameters("password1", "password2")
+@sensitive_post_parameters("password1", "password2", "setup_code")
 def first_run(request: HttpRequest) -> HttpResponse:
-    """Create the first administrator; the page is gone (404) once any user exists."""
+    """Create the first administrator, with the setup code from the server's log (issued and
+    logged at the first visit); the page is gone (404) once any user exists."""
     if get_user_model().objects.exists():
         raise Http404("certdesk is set up already.")
+    services.setup_code_announce(actor=services.Actor.from_request(request))
     form = FirstAdminForm(access.post_data(request))
     if request.method == "POST" and form.is_valid():
         try:
@@ -48,6 +50,7 @@ def first_run(request: HttpRequest) -> HttpResponse:
                 username=form.cleaned_data["username"],
                 email=form.cleaned_data["email"],
                 password=form.cleaned_data["password1"],
+                setup_code=form.cleaned_data["setup_code"],
             )
         except services.FirstRunClosedError:
             raise Http404("certdesk is set up already.") from None

@@ -137,6 +137,7 @@ def test_private_file_backend_writes_owner_only_files(tmp_path: Path, usual_umas
     assert (mode(folder), mode(mail)) == (0o700, 0o600)
 
 
+@pytest.mark.django_db  # its banner asks whether anyone can log in yet
 def test_make_run_starts_web_worker_and_beat_with_a_private_umask(
     monkeypatch: pytest.MonkeyPatch, usual_umask: None
 ) -> None:

@@ -33,6 +33,7 @@ from tests.support.browser import (
     upload_certificate,
     wizard_generate,
 )
+from tests.support.commands import run
 from tests.support.environments import migrated_environment
 from tests.support.mtls_server import mtls_server
 from tests.support.testca import LocalCA
@@ -48,8 +49,10 @@ def test_the_whole_journey(page: Page, live_server: LiveServer, tmp_path: Path) 
     url = live_server.url
     start = datetime.now(UTC)
 
-    # First run: the first administrator.
+    # First run: the first administrator, with the setup code the operator reads on the server.
     page.goto(url)
+    code = run("setup_code").stdout.splitlines()[0].rsplit(" ", 1)[-1]
+    page.get_by_label("Setup code").fill(code)
     page.get_by_label("Username").fill("admin")
     page.get_by_label("Email").fill("admin@acme.example")
     page.get_by_label("Password", exact=True).fill(PASSWORD)

@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
 from tests.support.browser import screenshot
+from tests.support.commands import run
 
 pytestmark = [
     pytest.mark.browser,
@@ -20,6 +21,18 @@ def test_first_administrator_logs_out_and_back_in(page: Page, live_server: LiveS
     """Create the first administrator, log out, log in again and land on the dashboard."""
     page.goto(live_server.url)
     expect(page.get_by_role("heading", name="Welcome to certdesk")).to_be_visible()
+    # The operator reads the code from the server's log; `manage.py setup_code` prints a new one.
+    code = run("setup_code").stdout.splitlines()[0].rsplit(" ", 1)[-1]
+    page.get_by_label("Setup code").fill("wrong-code")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Email").fill("alice@example.com")
+    page.get_by_label("Password", exact=True).fill("a long passphrase 42")
+    page.get_by_label("Password again").fill("a long passphrase 42")
+    page.get_by_role("button", name="Create the administrator").click()
+    expect(page.get_by_text("This is not the current setup code")).to_be_visible()
+    assert not User.objects.exists()
+
+    page.get_by_label("Setup code").fill(code)
     page.get_by_label("Username").fill("alice")
     page.get_by_label("Email").fill("alice@example.com")
     page.get_by_label("Password", exact=True).fill("a long passphrase 42")

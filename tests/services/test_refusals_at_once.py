@@ -35,7 +35,10 @@ def test_a_new_environment_with_several_problems_is_refused_with_all_of_them(
 def test_the_first_administrator_gets_the_password_rule_from_the_service() -> None:
     """A password Django's validators refuse is refused by first_admin_create itself (on the
     password1 field), and nobody is created."""
+    code = services.setup_code_issue(actor=Actor.cli())
     with pytest.raises(ServiceError) as refused:
-        services.first_admin_create(username="admin", email="admin@acme.example", password="admin")
+        services.first_admin_create(
+            username="admin", email="admin@acme.example", password="admin", setup_code=code
+        )
     assert set(refused.value.errors) == {"password1"}
     assert not get_user_model().objects.exists()
