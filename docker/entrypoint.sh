@@ -15,6 +15,8 @@ case "$1" in
     web)
         shift
         python manage.py migrate --no-input
+        # A fresh installation prints its first-run setup code in the container's log.
+        python manage.py setup_code --if-needed
         # Here, not at build time: STATIC_ROOT lives under /app/var (a volume that would keep the
         # previous image's files) and production's manifest storage needs production settings.
         python manage.py collectstatic --no-input

@@ -46,3 +46,22 @@ def test_once_an_administrator_exists_no_code_is_issued(admin_user: User) -> Non
     """After the first run the command refuses with one line saying why, and prints no code."""
     with pytest.raises(CommandError, match="set up already"):
         run("setup_code")
+
+
+def test_a_container_start_prints_the_code_once_in_its_log(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`setup_code --if-needed` (docker/entrypoint.sh, before gunicorn) logs a code on a fresh
+    installation, keeps it on the next start (restarts must not invalidate what the operator
+    read), and that code opens the first-run page; once set up, it does nothing."""
+    with caplog.at_level("WARNING", logger="certdesk.setup"):
+        run("setup_code", "--if-needed")
+    (line,) = [r.getMessage() for r in caplog.records if PREFIX in r.getMessage()]
+    code = line.split(PREFIX, 1)[1].strip()
+    caplog.clear()
+    again = run("setup_code", "--if-needed")
+    assert "a setup code was issued already" in again.stdout
+    assert not [r for r in caplog.records if PREFIX in r.getMessage()]
+    assert client.post("/setup/", {**ACCOUNT, "setup_code": code}).status_code == 302
+    done = run("setup_code", "--if-needed")
+    assert done.stdout == ""

@@ -440,11 +440,13 @@ def _run_entrypoint(
 def test_entrypoint_web_migrates_collects_static_then_serves(
     tmp_path: Path, arguments: tuple[str, ...]
 ) -> None:
-    """`web` (also the default) migrates, collects static files, then execs gunicorn on :8000."""
+    """`web` (also the default) migrates, prints a fresh installation's first-run setup code in
+    the container's log, collects static files, then execs gunicorn on :8000."""
     result, calls = _run_entrypoint(tmp_path, *arguments)
     assert result.returncode == 0, result.stderr
     assert calls == [
         "python manage.py migrate --no-input",
+        "python manage.py setup_code --if-needed",
         "python manage.py collectstatic --no-input",
         "gunicorn config.wsgi --config python:config.gunicorn_conf --bind 0.0.0.0:8000 --workers 2",
     ]
