@@ -23,10 +23,6 @@ from django.template.loader import render_to_string
 from certificates import crypto
 
 
-class OutgoingKeyMaterialError(Exception):
-    """A message about to leave certdesk carries private-key material; it is not sent."""
-
-
 @dataclass(frozen=True)
 class Attachment:
     filename: str
@@ -69,13 +65,6 @@ def _parts(message: EmailMessage) -> Iterable[bytes]:
 
 def carries_private_key(message: EmailMessage) -> bool:
     return any(crypto.contains_private_key_material(part) for part in _parts(message))
-
-
-def ensure_no_private_key(message: EmailMessage) -> None:
-    if carries_private_key(message):
-        raise OutgoingKeyMaterialError(
-            f"The email {message.subject!r} carries private-key material and was not sent."
-        )
 
 
 def loggable_subject(subject: str) -> str:

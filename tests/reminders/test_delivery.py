@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import timedelta
-from smtplib import SMTPException, SMTPServerDisconnected
+from smtplib import SMTPException
 from typing import Any
 
 import pytest
 import time_machine
 from django.core import mail
-from django.core.mail import EmailMessage, get_connection
-from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail import get_connection
 
 from certificates import emails
 from certificates.models import AuditEvent, Environment, OutboundEmail, Reminder
@@ -158,13 +157,6 @@ def test_the_backoff_is_the_documented_one_15_to_30_s_first_doubling_up_to_30_mi
             assert lowest[n] <= retry_delay(n) <= highest[n]
 
 
-class RefusingBackend(BaseEmailBackend):
-    """A mail server that is always unreachable."""
-
-    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
-        raise SMTPServerDisconnected("Connection unexpectedly closed")
-
-
 def test_each_retry_of_the_send_task_waits_the_computed_delay(
     owned_sandbox: Environment,
     settings: Any,
@@ -176,7 +168,7 @@ def test_each_retry_of_the_send_task_waits_the_computed_delay(
     from certificates import tasks
     from certificates.tasks import send_outbound_email
 
-    settings.CERTDESK_EMAIL_BACKEND = "tests.reminders.test_delivery.RefusingBackend"
+    settings.CERTDESK_EMAIL_BACKEND = "tests.support.smtp.RefusingBackend"
     email = OutboundEmail.objects.create(
         kind="reminder", to=OWNERS, subject="Expiry", body_text="."
     )

@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import socketserver
 import threading
+from collections.abc import Sequence
 from email import message_from_bytes
 from email.message import Message
+from smtplib import SMTPServerDisconnected
 from types import TracebackType
+
+from django.core.mail import EmailMessage
+from django.core.mail.backends.base import BaseEmailBackend
 
 
 class _Handler(socketserver.StreamRequestHandler):
@@ -104,3 +109,10 @@ class SMTPListener:
     ) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class RefusingBackend(BaseEmailBackend):
+    """A mail server that is always unreachable."""
+
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
+        raise SMTPServerDisconnected("Connection unexpectedly closed")
