@@ -59,14 +59,6 @@ def certificate_for(request: HttpRequest, pk: int, action: Action = Action.VIEW)
     return certificate
 
 
-def _has_replacement(certificate: Certificate) -> bool:
-    try:
-        certificate.replaced_by  # noqa: B018 - a reverse one-to-one raises when absent
-    except Certificate.DoesNotExist:
-        return False
-    return True
-
-
 def _revocation(certificate: Certificate) -> Revocation | None:
     return Revocation.objects.filter(certificate=certificate).first()
 
@@ -177,9 +169,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "status": status,
             "may_renew": selectors.may_renew(certificate, status),
             "days_left": selectors.days_left(certificate.not_after, now),
-            "replaced_by": getattr(certificate, "replaced_by", None)
-            if _has_replacement(certificate)
-            else None,
+            # A missing reverse one-to-one raises RelatedObjectDoesNotExist, an AttributeError.
+            "replaced_by": getattr(certificate, "replaced_by", None),
             "openssl_dates": crypto.openssl_dates(leaf),
             "fingerprint": crypto.format_fingerprint(certificate.fingerprint),
             "chain": [crypto.describe_name(c.subject) for c in chain],
