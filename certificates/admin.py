@@ -15,6 +15,8 @@ audit event, so the admin offers no add, change or delete on any model (and so n
 - django-axes' access attempts, access logs and failure logs: read-only (the login history).
   Deleting an attempt would unlock an account without a trace: accounts are unlocked in
   Settings (audited) or with the ``axes_reset_*`` commands (see the README).
+- django-allauth's addresses, second factors, SSO accounts and sessions: read-only, a second
+  factor's data not shown (Profile and Settings -> People change them, audited).
 - Keys, requests, certificates, revocations, audit events: read-only, as they always were.
 
 The one write left is an administrator's own password ("Change password" at the top of the
@@ -220,6 +222,39 @@ for _name in ("AccessAttempt", "AccessLog", "AccessFailureLog"):
     _axes_admin = type(admin.site.get_model_admin(_model))
     admin.site.unregister(_model)
     admin.site.register(_model, type(_axes_admin.__name__, (AxesReadOnly, _axes_admin), {}))
+
+
+class AccountsReadOnly(ManagedInSettings):
+    """django-allauth's records (addresses, second factors, SSO links, sessions): read here,
+    changed by their owner on their Profile or by an administrator in Settings -> People, both
+    audited. A second factor deleted here would leave no trace."""
+
+    settings_hint = (
+        "Accounts are read-only here. People change their address, second factors and sessions "
+        "on their Profile; administrators reset a second factor or deactivate someone in "
+        "Settings -> People, where it is recorded in the audit log."
+    )
+
+    def settings_url(self, obj: Any = None) -> str:
+        return reverse("settings_people")
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
+        # A second factor's data (a sealed TOTP secret, a passkey's public key, the recovery
+        # codes' seed) is nobody's business here.
+        excluded = list(super().get_exclude(request, obj) or [])
+        if any(field.name == "data" for field in self.model._meta.fields):
+            excluded.append("data")
+        return excluded
+
+
+# Replaced in place, like axes' above: allauth's apps come before this one.
+for _model in list(admin.site._registry):
+    if _model._meta.app_label in {"account", "mfa", "socialaccount", "usersessions"}:
+        _allauth_admin = type(admin.site.get_model_admin(_model))
+        admin.site.unregister(_model)
+        admin.site.register(
+            _model, type(_allauth_admin.__name__, (AccountsReadOnly, _allauth_admin), {})
+        )
 
 
 @admin.register(Key)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
+from certificates import mfa_policy
 from certificates.permissions import Action, environments_for, is_administrator, may_read_audit_log
 
 
@@ -51,6 +53,23 @@ def navigation_links(request: HttpRequest) -> list[NavLink]:
     ]
 
 
+PROFILE_URL_PREFIXES = ("/profile/", "/accounts/")
+ENROLMENT_URL_PREFIXES = ("/accounts/2fa/", "/accounts/second-factor/")
+
+
 def navigation(request: HttpRequest) -> dict[str, object]:
     # Lazy: pages that do not render the menu (downloads, errors) pay no query.
-    return {"nav_links": SimpleLazyObject(lambda: navigation_links(request))}
+    return {
+        "nav_links": SimpleLazyObject(lambda: navigation_links(request)),
+        # The person's own pages: their name in the top bar leads there and is marked current.
+        "nav_profile_current": request.path.startswith(PROFILE_URL_PREFIXES),
+        # The banner on every page while the second-factor policy waits for them.
+        # (Not on the enrolment pages themselves, which say it.)
+        "nav_second_factor_missing": SimpleLazyObject(
+            lambda: (
+                not request.path.startswith(ENROLMENT_URL_PREFIXES)
+                and mfa_policy.needs_enrolment(request.user)
+            )
+        ),
+        "password_login": settings.CERTDESK_PASSWORD_LOGIN,
+    }

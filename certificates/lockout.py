@@ -21,6 +21,7 @@ from axes.handlers.database import AxesDatabaseHandler  # type: ignore[import-un
 from axes.helpers import get_client_username  # type: ignore[import-untyped]
 from axes.models import AccessAttempt  # type: ignore[import-untyped]
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import Max, Sum
 from django.http import HttpRequest
 from django.utils import timezone
@@ -33,6 +34,35 @@ class LockedOut:
     name: str
     failures: int
     last_attempt: datetime
+
+
+def attempted_username(request: HttpRequest, credentials: dict[str, Any] | None = None) -> str:
+    """The account a login attempt was for (AXES_USERNAME_CALLABLE), one name per account.
+
+    allauth's form posts ``login`` (a user name or an address) and authenticates with
+    ``username`` or ``email``; the admin's form posts ``username``. An address that belongs to
+    an account counts against that account's user name, so typing the address instead of the
+    name does not buy a second series of guesses.
+    """
+    credentials = credentials or {}
+    typed = str(
+        credentials.get("username")
+        or credentials.get("email")
+        or request.POST.get("login")
+        or request.POST.get("username")
+        or ""
+    ).strip()
+    if "@" in typed:
+        owner = (
+            get_user_model()
+            .objects.filter(email__iexact=typed)
+            .order_by("pk")
+            .values_list("username", flat=True)
+            .first()
+        )
+        if owner:
+            return str(owner)
+    return typed
 
 
 def _threshold(now: datetime | None = None) -> datetime:

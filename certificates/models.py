@@ -569,3 +569,62 @@ class SetupCode(models.Model):
 
     def __str__(self) -> str:
         return f"setup code issued {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Profile(models.Model):
+    """What a person chooses for themselves (Profile page); one row per user, made on demand."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="certdesk_profile"
+    )
+    # Owner reminders of the environments where they are requester or custodian (administrators:
+    # of every environment). On by default: an owner who never opened the page still hears.
+    receives_reminders = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"profile of {self.user}"
+
+
+class Invitation(models.Model):
+    """A one-time link that lets an invited person choose their password (72 hours, single use).
+
+    The person's account exists from the invitation on, with their roles and no usable password,
+    so People lists them and SSO can match them by address; the link's token is stored hashed
+    (a database reader cannot accept it). Resending issues a new token: the old link dies.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField()
+    token_sha256 = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    # Set when a newer invitation replaces this one (resend) or the account is deactivated.
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.CheckConstraint(
+                condition=Q(token_sha256__regex=r"^[0-9a-f]{64}$"),  # noqa: S106 - a pattern
+                name="invitation_token_sha256_hex",
+            ),
+            # At most one live (neither accepted nor withdrawn) invitation per person.
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(accepted_at__isnull=True, withdrawn_at__isnull=True),
+                name="one_open_invitation_per_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"invitation of {self.email}"

@@ -1,12 +1,15 @@
-from django.contrib.auth import views as auth_views
-from django.urls import path
+from allauth.account import views as allauth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
 
 from certificates.views import (
     calendar,
     certificates,
     core,
+    invitations,
     lists,
     outbox,
+    profile,
     requests,
     settings,
     wizard,
@@ -19,8 +22,20 @@ urlpatterns = [
     path("setup/", core.first_run, name="first_run"),
     path("healthz", core.healthz, name="healthz"),
     path("login/", core.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("reauthenticate/", core.reauthenticate_view, name="reauthenticate"),
+    path("logout/", allauth_views.LogoutView.as_view(), name="logout"),
+    # Accounts (django-allauth): password reset and change, addresses, second factors,
+    # sessions, SSO. certdesk's own versions of two of its pages come first.
+    path("accounts/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
+    path(
+        "accounts/reauthenticate/",
+        core.ReauthenticateView.as_view(),
+        name="account_reauthenticate",
+    ),
+    path("accounts/", include("allauth.urls")),
+    path("accounts/second-factor/", core.second_factor_required, name="second_factor_required"),
+    path("profile/", profile.profile, name="profile"),
+    # An invited person chooses their password; token_urlsafe's alphabet is the slug's.
+    path("invitations/<slug:token>/", invitations.accept, name="invitation_accept"),
     # The request wizard, one URL per step; the state lives in the session between steps.
     path("requests/new/", wizard.start, name="wizard_start"),
     path("requests/new/key/", wizard.key_source, name="wizard_key_source"),
@@ -77,7 +92,7 @@ urlpatterns = [
         name="settings_member_remove",
     ),
     path("settings/people/", settings.people, name="settings_people"),
-    path("settings/people/add/", settings.user_add, name="settings_user_add"),
+    path("settings/people/invite/", settings.invite, name="settings_invite"),
     path("settings/people/locked/", settings.login_locks, name="settings_login_locks"),
     path(
         "settings/people/<int:pk>/deactivate/",
@@ -88,6 +103,16 @@ urlpatterns = [
         "settings/people/<int:pk>/reactivate/",
         settings.user_reactivate,
         name="settings_user_reactivate",
+    ),
+    path(
+        "settings/people/<int:pk>/second-factor/reset/",
+        settings.second_factor_reset,
+        name="settings_second_factor_reset",
+    ),
+    path(
+        "settings/people/<int:pk>/invitation/resend/",
+        settings.invitation_resend,
+        name="settings_invitation_resend",
     ),
     path("outbox/", outbox.outbox_list, name="outbox"),
     path("calendar/", calendar.calendar_page, name="calendar"),

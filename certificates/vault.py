@@ -122,3 +122,32 @@ def key_id_of(blob: bytes | memoryview) -> str:
 
 def _associated_data(bound_to: str) -> bytes:
     return b"certdesk private key|" + bound_to.encode("utf-8")
+
+
+# Small secrets other libraries keep in text columns (allauth's TOTP secrets): sealed like a key,
+# as text: this prefix, then the base64 of the blob.
+SEALED_TEXT_PREFIX = "certdesk-vault:"
+# What a TOTP secret is bound to (a sealed secret cannot be passed off as a private key).
+TOTP_BOUND_TO = "mfa-totp-secret"
+
+
+@sensitive_variables("text")
+def seal_text(text: str, *, bound_to: str) -> str:
+    blob, _key_id = encrypt(text.encode("utf-8"), bound_to=bound_to)
+    return SEALED_TEXT_PREFIX + base64.b64encode(blob).decode("ascii")
+
+
+def unseal_text(sealed: str, *, bound_to: str) -> str:
+    """The text :func:`seal_text` sealed; text without the prefix (stored before certdesk
+    sealed it) is returned as it is."""
+    if not sealed.startswith(SEALED_TEXT_PREFIX):
+        return sealed
+    blob = base64.b64decode(sealed[len(SEALED_TEXT_PREFIX) :])
+    return decrypt(blob, bound_to=bound_to).decode("utf-8")
+
+
+def sealed_text_key_id(sealed: str) -> str | None:
+    """The id of the key that sealed ``sealed``, or None for text stored in clear."""
+    if not sealed.startswith(SEALED_TEXT_PREFIX):
+        return None
+    return key_id_of(base64.b64decode(sealed[len(SEALED_TEXT_PREFIX) :]))

@@ -11,6 +11,7 @@ from datetime import timedelta
 from email.utils import getaddresses
 from ipaddress import ip_network
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 
@@ -81,10 +82,20 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # allauth's session and passkey lists print "3 minutes ago".
+    "django.contrib.humanize",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
     "csp",
+    # Accounts (login, e-mail flows, reauthentication), second factors, single sign-on and the
+    # list of a person's sessions: django-allauth (README, "Accounts").
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.usersessions",
     "certificates",
 ]
 
@@ -100,6 +111,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # allauth's request context, and the stash-and-resume of an action that needed the
+    # password again (sudo mode); then the list of each person's sessions (Profile).
+    "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
     # Logs out a session older than CERTDESK_SESSION_MAX_HOURS, however active.
     "certificates.middleware.SessionMaxAgeMiddleware",
     "certificates.middleware.FirstRunMiddleware",
@@ -208,14 +223,150 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
+# --- Accounts: django-allauth 65 -----------------------------------------------------------
+# https://docs.allauth.org/en/latest/account/configuration.html
+# Nobody signs up: people are invited (Settings -> People, manage.py invite_user), or arrive
+# through single sign-on. The adapter closes the sign-up form and audits what allauth does.
+ACCOUNT_ADAPTER = "certificates.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "certificates.sso.SocialAccountAdapter"
+MFA_ADAPTER = "certificates.adapters.MFAAdapter"
+USERSESSIONS_ADAPTER = "certificates.adapters.UserSessionsAdapter"
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+# Addresses are confirmed when they change (a link to the new one); logging in does not wait
+# for a confirmation, since an administrator or an invitation link vouched for the first one.
+ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[certdesk] "
+# Password reset never tells whether an address has an account, and writes to none that has not.
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
+ACCOUNT_LOGIN_BY_CODE_ENABLED = False
+# A session lasts CERTDESK_SESSION_IDLE_MINUTES idle at most: no "remember me".
+ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+ACCOUNT_LOGOUT_ON_GET = False
+# Sudo mode: a sensitive action asks for the password or the second factor again past this
+# (certificates/views/sudo.py), then resumes the action.
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+ACCOUNT_REAUTHENTICATION_METHODS = ("password", "mfa")
+# django-axes counts failed passwords (below), at the login and at sudo mode's password check;
+# allauth's own limits for both would lock at other counts with another page (and 30 logins a
+# minute from one office NAT is a normal morning), so they are off. Its other limits
+# (password-reset emails, address confirmations) stay.
+ACCOUNT_RATE_LIMITS = {"login": False, "login_failed": False, "reauthenticate": False}
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = (
+    "https" if env.bool("CERTDESK_HTTPS", default=PRODUCTION) else "http"
+)
+# Second factors: TOTP with recovery codes, and passkeys (WebAuthn) as a second factor.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_TOTP_ISSUER = env.str("CERTDESK_MFA_TOTP_ISSUER", default="certdesk")
+MFA_PASSKEY_LOGIN_ENABLED = False
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not PRODUCTION
+MFA_RECOVERY_CODE_COUNT = 10
+# allauth refuses a second factor until the address is confirmed, against strangers who sign
+# up with someone else's address; nobody signs up here (an administrator or an invitation
+# vouched for the address), and the policy must be able to ask for a factor at once.
+MFA_ALLOW_UNVERIFIED_EMAIL = True
+# Who must have a second factor: "custodians" (administrators and custodians), "everyone",
+# "off". Without one they are led to enrol at login, and refused key downloads and
+# destruction until they have (certificates/mfa_policy.py).
+CERTDESK_MFA_REQUIRED = env.str("CERTDESK_MFA_REQUIRED", default="custodians")
+if CERTDESK_MFA_REQUIRED not in {"custodians", "everyone", "off"}:
+    raise environ.ImproperlyConfigured(
+        f"CERTDESK_MFA_REQUIRED must be 'custodians', 'everyone' or 'off', "
+        f"not {CERTDESK_MFA_REQUIRED!r}."
+    )
+# Invitation links expire after this long (and work once).
+CERTDESK_INVITATION_HOURS = env.int("CERTDESK_INVITATION_HOURS", default=72)
+# Single sign-on: OpenID Connect, the provider found by discovery from its issuer URL.
+CERTDESK_OIDC_ISSUER = env.str("CERTDESK_OIDC_ISSUER", default="").rstrip("/")
+CERTDESK_OIDC_CLIENT_ID = env.str("CERTDESK_OIDC_CLIENT_ID", default="")
+CERTDESK_OIDC_CLIENT_SECRET = env.str("CERTDESK_OIDC_CLIENT_SECRET", default="")
+# The button's label: "Sign in with <name>".
+CERTDESK_OIDC_NAME = env.str("CERTDESK_OIDC_NAME", default="single sign-on")
+# A claim listing values like "certdesk:production:custodian": the person's roles, set at each
+# SSO login. Empty: roles are given in certdesk by an administrator.
+CERTDESK_OIDC_ROLES_CLAIM = env.str("CERTDESK_OIDC_ROLES_CLAIM", default="")
+# false: only superusers may log in with a password (break-glass); everyone else uses SSO.
+CERTDESK_PASSWORD_LOGIN = env.bool("CERTDESK_PASSWORD_LOGIN", default=True)
+if bool(CERTDESK_OIDC_ISSUER) != bool(CERTDESK_OIDC_CLIENT_ID):
+    raise environ.ImproperlyConfigured(
+        "Single sign-on needs both CERTDESK_OIDC_ISSUER and CERTDESK_OIDC_CLIENT_ID."
+    )
+# A half configuration would otherwise show up as a login page that cannot work.
+if not CERTDESK_OIDC_ISSUER and (CERTDESK_OIDC_CLIENT_SECRET or CERTDESK_OIDC_ROLES_CLAIM):
+    raise environ.ImproperlyConfigured(
+        "CERTDESK_OIDC_CLIENT_SECRET and CERTDESK_OIDC_ROLES_CLAIM take effect only with "
+        "single sign-on: set CERTDESK_OIDC_ISSUER and CERTDESK_OIDC_CLIENT_ID too."
+    )
+if CERTDESK_OIDC_ISSUER and not CERTDESK_OIDC_ISSUER.startswith(
+    "https://" if PRODUCTION else ("https://", "http://")
+):
+    raise environ.ImproperlyConfigured(
+        f"CERTDESK_OIDC_ISSUER must be the provider's https:// issuer URL (as its "
+        f"/.well-known/openid-configuration says), not {CERTDESK_OIDC_ISSUER!r}."
+    )
+if not CERTDESK_PASSWORD_LOGIN and not CERTDESK_OIDC_ISSUER:
+    raise environ.ImproperlyConfigured(
+        "CERTDESK_PASSWORD_LOGIN=false leaves single sign-on as the only way in for everyone "
+        "but administrators: set CERTDESK_OIDC_ISSUER and CERTDESK_OIDC_CLIENT_ID too."
+    )
+# The "Sign in with" form's POST ends in a redirect to the provider, which browsers check against
+# the Content-Security-Policy's form-action (below): the provider's origin must be allowed.
+_oidc_issuer = urlsplit(CERTDESK_OIDC_ISSUER)
+CERTDESK_OIDC_FORM_ACTION = (
+    [f"{_oidc_issuer.scheme}://{_oidc_issuer.netloc}"] if CERTDESK_OIDC_ISSUER else []
+)
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {
+    "openid_connect": {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            {
+                "provider_id": "sso",
+                "name": CERTDESK_OIDC_NAME,
+                "client_id": CERTDESK_OIDC_CLIENT_ID,
+                "secret": CERTDESK_OIDC_CLIENT_SECRET,
+                "settings": {
+                    "server_url": CERTDESK_OIDC_ISSUER,
+                    "token_auth_method": "client_secret_basic"
+                    if CERTDESK_OIDC_CLIENT_SECRET
+                    else "none",
+                },
+            }
+        ]
+        if CERTDESK_OIDC_ISSUER
+        else [],
+    }
+}
+# Matched by verified address with an existing person; a first login creates one (no role).
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_QUERY_EMAIL = True
+# The session list on Profile: which browser, from where, last seen.
+USERSESSIONS_TRACK_ACTIVITY = True
+
 # Login throttling (django-axes 8): failed passwords at /login/, /admin/login/ and
 # /reauthenticate/ are counted, and past the limit every attempt is refused for the cool-off.
 # https://django-axes.readthedocs.io/en/latest/4_configuration.html
 AUTHENTICATION_BACKENDS = [
     # First: refuses a locked-out attempt before the password is even checked.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Refuses a password login of a non-superuser when CERTDESK_PASSWORD_LOGIN is false.
+    "certificates.adapters.PasswordLoginBackend",
 ]
+# allauth's login form sends the name in "login" and authenticates with "username" or "email":
+# one count per account whichever was typed (certificates/lockout.py).
+AXES_USERNAME_CALLABLE = "certificates.lockout.attempted_username"
 # Per account (user name): this many failures lock it for the cool-off.
 AXES_FAILURE_LIMIT = env.int("CERTDESK_LOGIN_FAILURE_LIMIT", default=5)
 # Per address: a much higher limit, so colleagues behind one NAT are not locked out together by
@@ -380,7 +531,7 @@ CONTENT_SECURITY_POLICY = {
         "object-src": ["'none'"],
         "base-uri": ["'none'"],
         "frame-ancestors": ["'none'"],
-        "form-action": ["'self'"],
+        "form-action": ["'self'", *CERTDESK_OIDC_FORM_ACTION],
     },
 }
 SESSION_COOKIE_HTTPONLY = True

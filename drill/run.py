@@ -212,7 +212,7 @@ class Stack:
         response = self.session.post(
             self.url("/login/"),
             data={
-                "username": USERNAME,
+                "login": USERNAME,
                 "password": PASSWORD,
                 "csrfmiddlewaretoken": _hidden(page, "csrfmiddlewaretoken") or "",
             },

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import redis as redis_lib
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.test import Client
 
 from certificates import crypto
@@ -100,6 +101,26 @@ def issue(local_ca: LocalCA) -> Callable[..., bytes]:
         return crypto.certificate_to_pem(local_ca.sign(csr, **kwargs))  # type: ignore[arg-type]
 
     return sign
+
+
+def _forget_rate_limits() -> None:
+    """allauth's rate limits (password-reset emails, confirmations) count in the cache, which
+    outlives each test's database. The local-memory cache is emptied; a Redis cache (CI) loses
+    only allauth's counters, since the broker's bindings may share its database."""
+    client = getattr(getattr(cache, "_cache", None), "get_client", None)
+    if client is None:
+        cache.clear()
+        return
+    redis_client = client(write=True)
+    for key in redis_client.scan_iter(match="*allauth:rl:*"):
+        redis_client.delete(key)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> Iterator[None]:
+    _forget_rate_limits()
+    yield
+    _forget_rate_limits()
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ from certificates.forms.certificates import (
     RevocationConfirmedForm,
     RevokeForm,
 )
-from certificates.forms.core import FirstAdminForm, ReauthenticateForm
+from certificates.forms.core import FirstAdminForm
 from certificates.forms.requests import CancelRequestForm, MarkSentForm, Pkcs12Form
 from certificates.forms.wizard import (
     SUBJECT_HELP,
@@ -39,7 +39,6 @@ __all__ = [
     "KeySourceForm",
     "MarkSentForm",
     "Pkcs12Form",
-    "ReauthenticateForm",
     "RevocationConfirmedForm",
     "RevokeForm",
     "SubjectForm",

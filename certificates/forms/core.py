@@ -28,11 +28,3 @@ class FirstAdminForm(AccessibleForm, NewAccountForm):
     )
     username = UsernameField(max_length=150)
     email = forms.EmailField(help_text="Where certdesk writes to you about expiring certificates.")
-
-
-class ReauthenticateForm(AccessibleForm):
-    password = forms.CharField(
-        label="Your password",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
-    )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import (
     Case,
     Exists,
@@ -177,8 +178,10 @@ def reminders_due(certificate: Certificate, *, now: datetime) -> list[DueReminde
 
 
 def owner_recipients_for(environments: Iterable[Environment]) -> dict[int, list[str]]:
-    """Per environment: its requesters and custodians (active, with an address), then its team
-    addresses; each address once, whatever its case. One query for all the environments."""
+    """Per environment: its requesters and custodians, then the administrators (who answer for
+    every environment), then its team addresses; people only when active, with an address, and
+    not having turned reminders off on their Profile; each address once, whatever its case.
+    Two queries for all the environments."""
     by_pk = {environment.pk: environment for environment in environments}
     if not by_pk:
         return {}
@@ -188,15 +191,25 @@ def owner_recipients_for(environments: Iterable[Environment]) -> dict[int, list[
             environment__in=list(by_pk), role__in=OWNER_ROLES, user__is_active=True
         )
         .exclude(user__email="")
+        .exclude(user__certdesk_profile__receives_reminders=False)
         .order_by("user__username")
         .values_list("environment_id", "user__email")
     ):
         addresses[environment_id].append(email)
+    administrators = list(
+        get_user_model()
+        .objects.filter(is_superuser=True, is_active=True)
+        .exclude(email="")
+        .exclude(certdesk_profile__receives_reminders=False)
+        .order_by("username")
+        .values_list("email", flat=True)
+    )
     recipients: dict[int, list[str]] = {}
     for pk, environment in by_pk.items():
         seen: set[str] = set()
         unique: list[str] = []
-        for address in [*addresses[pk], *(str(a) for a in environment.team_emails)]:
+        team = [str(a) for a in environment.team_emails]
+        for address in [*addresses[pk], *administrators, *team]:
             key = address.strip().lower()
             if key and key not in seen:
                 seen.add(key)

@@ -16,9 +16,15 @@ from certificates.services.environments import (
     membership_set,
 )
 from certificates.services.errors import ServiceError
+from certificates.services.invitations import (
+    InvitationLinkError,
+    invitation_accept,
+    invitation_create,
+    invitation_resend,
+)
 from certificates.services.keys import KeyExport, key_export
 from certificates.services.outbox import outbound_email_deliver, outbound_email_queue
-from certificates.services.people import user_create, user_deactivate, user_reactivate
+from certificates.services.people import second_factor_reset, user_deactivate, user_reactivate
 from certificates.services.requests import (
     request_cancel,
     request_cancel_check,
@@ -38,6 +44,7 @@ __all__ = [
     "Actor",
     "CertificateFile",
     "FirstRunClosedError",
+    "InvitationLinkError",
     "KeyExport",
     "ServiceError",
     "UploadResult",
@@ -49,6 +56,9 @@ __all__ = [
     "environment_create",
     "environment_update",
     "first_admin_create",
+    "invitation_accept",
+    "invitation_create",
+    "invitation_resend",
     "key_export",
     "membership_remove",
     "membership_set",
@@ -60,11 +70,11 @@ __all__ = [
     "request_import",
     "request_import_check",
     "request_mark_sent",
+    "second_factor_reset",
     "setup_code_announce",
     "setup_code_issue",
     "tam_resend",
     "tam_send",
-    "user_create",
     "user_deactivate",
     "user_reactivate",
 ]

@@ -1,7 +1,9 @@
-"""Re-encryption of every stored private key under the first configured key (rotation)."""
+"""Re-encryption of every stored private key (and second-factor secret) under the first
+configured key (rotation)."""
 
 from __future__ import annotations
 
+from allauth.mfa.models import Authenticator
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
@@ -40,9 +42,34 @@ def encryption_keys_rotate(*, actor: Actor, batch_size: int = 200) -> int:
         rotated += len(batch)
         if len(batch) < batch_size:
             break
+    secrets_resealed = _totp_secrets_reseal(current)
     audit_record(
         actor=actor,
         action="encryption.rotated",
-        details={"keys_reencrypted": rotated, "encryption_key_id": current},
+        details={
+            "keys_reencrypted": rotated,
+            "totp_secrets_reencrypted": secrets_resealed,
+            "encryption_key_id": current,
+        },
     )
     return rotated
+
+
+@sensitive_variables("secret")
+def _totp_secrets_reseal(current: str) -> int:
+    """The authenticator apps' secrets (sealed by certificates.adapters.MFAAdapter) move to the
+    first key too, so an old key can be removed without locking anyone out of their second
+    factor; one transaction (there is one per person at most)."""
+    count = 0
+    with transaction.atomic():
+        for authenticator in Authenticator.objects.select_for_update().filter(
+            type=Authenticator.Type.TOTP
+        ):
+            sealed = str(authenticator.data.get("secret", ""))
+            if vault.sealed_text_key_id(sealed) == current:
+                continue
+            secret = vault.unseal_text(sealed, bound_to=vault.TOTP_BOUND_TO)
+            authenticator.data["secret"] = vault.seal_text(secret, bound_to=vault.TOTP_BOUND_TO)
+            authenticator.save(update_fields=["data"])
+            count += 1
+    return count

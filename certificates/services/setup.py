@@ -7,6 +7,7 @@ import hmac
 import logging
 import secrets
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import connection, transaction
@@ -124,6 +125,10 @@ def first_admin_create(
         user: User = user_model.objects.create_superuser(
             username=username, email=email, password=password
         )
+        # Their address, as allauth keeps it (login by address, password reset, Profile ->
+        # Email). Confirmed: whoever holds the setup code runs the server; and allauth would
+        # drop an unconfirmed current address at the first change (receivers.address_on_record).
+        EmailAddress.objects.create(user=user, email=email.lower(), primary=True, verified=True)
         audit_record(
             actor=Actor.browser(user=user, ip=ip),
             action="user.first_admin_created",

@@ -5,7 +5,6 @@ gets 403 with an explanation."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -14,11 +13,10 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 from django.forms import BaseForm
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
-from django.urls import reverse
-from django.utils import timezone
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.utils.datastructures import MultiValueDict
-from django.utils.http import urlencode
+
+from certificates import receivers
 
 # Re-exported: the views and the tests read them here.
 from certificates.actors import client_ip as client_ip
@@ -28,9 +26,6 @@ from certificates.receivers import LAST_AUTH_SESSION_KEY as LAST_AUTH_SESSION_KE
 from certificates.services.errors import ServiceError
 
 ModelT = TypeVar("ModelT", Environment, SigningRequest)
-
-# Private-key downloads ask for the password again past this age of the last authentication.
-RECENT_AUTH = timedelta(minutes=5)
 
 
 def environment_for(request: HttpRequest, slug: str, action: Action = Action.VIEW) -> Environment:
@@ -69,23 +64,8 @@ def superuser_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
     return wrapped
 
 
-def mark_authenticated_now(request: HttpRequest) -> None:
-    request.session[LAST_AUTH_SESSION_KEY] = timezone.now().timestamp()
-
-
 def authenticated_recently(request: HttpRequest) -> bool:
-    stamp = request.session.get(LAST_AUTH_SESSION_KEY)
-    if not isinstance(stamp, int | float):
-        return False
-    return timezone.now().timestamp() - stamp <= RECENT_AUTH.total_seconds()
-
-
-def reauthenticate(request: HttpRequest, *, back_to: str | None = None) -> HttpResponseRedirect:
-    """Send the user to type their password again, then back to ``back_to`` (a POST cannot be
-    replayed, so downloads come back to the page that offers them)."""
-    return HttpResponseRedirect(
-        reverse("reauthenticate") + "?" + urlencode({"next": back_to or request.get_full_path()})
-    )
+    return receivers.authenticated_recently(request)
 
 
 def post_data(request: HttpRequest) -> QueryDict | None:

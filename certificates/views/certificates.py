@@ -38,7 +38,7 @@ from certificates.services.revocations import (
     revocation_report_compromise,
     revocation_request,
 )
-from certificates.views import access
+from certificates.views import access, sudo
 from certificates.views.requests import attachment, key_download, parse_submission_token
 
 # Treezor's API hosts, for the "How to use" panel when an environment names none.
@@ -352,6 +352,11 @@ def destroy_key(request: HttpRequest, pk: int) -> HttpResponse:
     """Erase a compromised or revoked key's private half, after one explicit confirmation."""
     certificate = certificate_for(request, pk, Action.CUSTODY)
     if request.method == "POST":
+        detour = sudo.gate(
+            request, back_to=reverse("certificate_destroy_key", args=[pk]), what="destroy a key"
+        )
+        if detour is not None:
+            return detour
         if request.POST.get("confirm") != "destroy":
             messages.error(request, "Tick the box to confirm the destruction.")
         else:

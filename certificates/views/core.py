@@ -1,24 +1,25 @@
-"""First run, health probe, dashboard, login and password re-entry."""
+"""First run, health probe, dashboard, login, password re-entry and the second-factor page."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from allauth.account import views as allauth_views
 from django.conf import settings
-from django.contrib.auth import authenticate, get_user_model, login, logout
-from django.contrib.auth import views as auth_views
+from django.contrib.auth import REDIRECT_FIELD_NAME, get_user_model, login, logout
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.auth.forms import AuthenticationForm
+from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET
 
-from certificates import lockout, selectors, services
-from certificates.forms import FirstAdminForm, ReauthenticateForm
+from certificates import lockout, mfa_policy, selectors, services
+from certificates.forms import FirstAdminForm
 from certificates.selectors.email_states import failed_emails_of
 from certificates.views import access
 
@@ -57,7 +58,7 @@ def first_run(request: HttpRequest) -> HttpResponse:
         except services.ServiceError as error:
             access.show_refusal(request, error, form)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="certificates.adapters.PasswordLoginBackend")
             return redirect("dashboard")
     return render(request, "certificates/first_run.html", {"form": form})
 
@@ -82,48 +83,62 @@ def _attempts_left_text(request: HttpRequest, username: str) -> str:
     )
 
 
-class LoginView(auth_views.LoginView):
-    """Django's login page, saying after a failure how many attempts are left before the
-    lockout (django-axes counts them; certificates/lockout.py)."""
+class LoginView(allauth_views.LoginView):
+    """allauth's login page (a user name or an address), saying after a failure how many
+    attempts are left before the lockout (django-axes counts them; certificates/lockout.py)."""
 
-    template_name = "certificates/login.html"
+    def get_form(self, form_class: Any = None) -> Form:
+        form: Form = super().get_form(form_class)  # type: ignore[no-untyped-call]
+        form.fields["login"].label = "User name or email"
+        return form
 
-    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
-        context: dict[str, Any] = {"form": form}
-        username = str(form.data.get("username", "")).strip()
-        if username:
-            context["attempts_left"] = _attempts_left_text(self.request, username)
-        return self.render_to_response(self.get_context_data(**context))
+    def form_invalid(self, form: Form) -> HttpResponse:
+        response: HttpResponse = super().form_invalid(form)
+        typed = str(form.data.get("login", "")).strip()
+        if typed and isinstance(response, TemplateResponse) and response.context_data is not None:
+            response.context_data["attempts_left"] = _attempts_left_text(
+                self.request, lockout.attempted_username(self.request)
+            )
+        return response
 
 
-@never_cache
-@sensitive_post_parameters("password")
-def reauthenticate_view(request: HttpRequest) -> HttpResponse:
-    """Ask for the password again before a private-key download (older than 5 minutes)."""
-    next_url = request.POST.get("next") or request.GET.get("next") or ""
+class ReauthenticateView(allauth_views.ReauthenticateView):
+    """allauth's password check before a sensitive action (sudo mode), which then resumes the
+    action. django-axes counts its wrong passwords like those at the login page; a session that
+    reaches the lockout here is ended, since it is likely not its owner's."""
+
+    def form_invalid(self, form: Form) -> HttpResponse:
+        if getattr(self.request, "axes_locked_out", False):
+            # AxesMiddleware answers with the lockout page.
+            logout(self.request)
+            return HttpResponse(status=429)
+        if "password" in form.errors:
+            form.errors["password"] = form.error_class(
+                ["That is not your password. Type it again."]
+            )
+        response = super().form_invalid(form)
+        if isinstance(response, TemplateResponse) and response.context_data is not None:
+            response.context_data["attempts_left"] = _attempts_left_text(
+                self.request, self.request.user.get_username()
+            )
+        return response
+
+
+def second_factor_required(request: HttpRequest) -> HttpResponse:
+    """Where the second-factor policy leads someone without one: what is asked, and the two
+    ways to enrol; the way on (``next``) once they have one."""
+    next_url = request.GET.get(REDIRECT_FIELD_NAME, "")
     if not url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         next_url = reverse("dashboard")
-    form = ReauthenticateForm(access.post_data(request))
-    if request.method == "POST" and form.is_valid():
-        # Through authenticate(), not check_password(): django-axes counts every wrong password
-        # here like one at /login/, so this page cannot be used to guess a user's password.
-        user = authenticate(
-            request,
-            username=request.user.get_username(),
-            password=form.cleaned_data["password"],
-        )
-        if user is not None and user.pk == request.user.pk:
-            access.mark_authenticated_now(request)
-            return redirect(next_url)
-        if getattr(request, "axes_locked_out", False):
-            # A session that keeps failing its own password is likely not its owner's: end it.
-            # AxesMiddleware answers with the lockout page.
-            logout(request)
-        form.add_error(
-            "password",
-            "That is not your password. Type it again. "
-            + _attempts_left_text(request, request.user.get_username()),
-        )
-    return render(request, "certificates/reauthenticate.html", {"form": form, "next": next_url})
+    return render(
+        request,
+        "certificates/second_factor_required.html",
+        {
+            "required": mfa_policy.mfa_required_for(request.user),
+            "enrolled": mfa_policy.has_second_factor(request.user),
+            "policy": mfa_policy.policy(),
+            "next": next_url,
+        },
+    )

@@ -22,7 +22,7 @@ from certificates.services.keys import KeyFormat, company_name
 from certificates.services.outbox import outbound_emails_waiting_for_broker
 from certificates.services.requests import CANCEL_REASON_MAX_LENGTH
 from certificates.services.tam import cancelled_message, tam_email_compose
-from certificates.views import access
+from certificates.views import access, sudo
 
 
 def attachment(content: bytes, filename: str, content_type: str) -> HttpResponse:
@@ -70,7 +70,7 @@ def download_csr(request: HttpRequest, pk: int) -> HttpResponse:
     return attachment(signing_request.csr_pem.encode("ascii"), filename, "application/pkcs10")
 
 
-@sensitive_variables("export", "passphrase")
+@sensitive_variables("export", "passphrase", "typed", "form")
 def key_download(
     request: HttpRequest,
     signing_request: SigningRequest,
@@ -81,15 +81,20 @@ def key_download(
     """The one way a private key leaves through the web (rule 3): custodians only (checked by
     the caller and again by the service), after a password typed in the last five minutes, as
     PKCS#1 PEM or a PKCS#12 bundle, never cached, and recorded by the service."""
-    if not access.authenticated_recently(request):
-        return access.reauthenticate(request, back_to=back_to)
+    if (detour := sudo.gate(request, back_to=back_to, what="download a private key")) is not None:
+        return detour
     key_format: KeyFormat = "pkcs12" if request.POST.get("format") == "pkcs12" else "pem"
     passphrase = None
     if key_format == "pkcs12":
-        form = Pkcs12Form(request.POST)
+        try:
+            typed = sudo.posted(request, "passphrase")
+        except ServiceError as error:
+            access.show_refusal(request, error)
+            return sudo.finish(request, redirect(back_to))
+        form = Pkcs12Form({"passphrase": typed or ""})
         if not form.is_valid():
             messages.error(request, "Type a passphrase for the PKCS#12 bundle.")
-            return redirect(back_to)
+            return sudo.finish(request, redirect(back_to))
         passphrase = form.cleaned_data["passphrase"]
     try:
         export = services.key_export(
@@ -101,10 +106,10 @@ def key_download(
         )
     except ServiceError as error:
         access.show_refusal(request, error)
-        return redirect(back_to)
+        return sudo.finish(request, redirect(back_to))
     response = attachment(export.content, export.filename, export.content_type)
     response["Cache-Control"] = "no-store, private"
-    return response
+    return sudo.finish(request, response)
 
 
 @require_POST

@@ -16,6 +16,7 @@ from django.contrib.auth.models import User
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_POST
 
@@ -24,19 +25,21 @@ from certificates.forms.settings import (
     ROLE_EXPLANATIONS,
     CompanyProfileForm,
     EnvironmentForm,
+    InviteForm,
     MemberAddForm,
     MemberRoleForm,
-    UserAddForm,
     prepare_renewals_choice,
 )
 from certificates.models import CompanyProfile, Environment, Membership, Role
 from certificates.selectors.company import company_profile
 from certificates.selectors.environments import stored_ca_bundle
+from certificates.selectors.people import people_rows
 from certificates.services.audit import Actor
 from certificates.services.company import SUBJECT_FIELDS
 from certificates.services.errors import ServiceError
+from certificates.services.invitations import expiry_text
 from certificates.services.lockout import login_lock_reset
-from certificates.views import access
+from certificates.views import access, sudo
 from certificates.views.access import superuser_required
 
 
@@ -190,6 +193,13 @@ def members(request: HttpRequest, slug: str) -> HttpResponse:
         for membership in memberships
     }
     if request.method == "POST":
+        detour = sudo.gate(
+            request,
+            back_to=reverse("settings_members", args=[environment.slug]),
+            what="change who holds a role",
+        )
+        if detour is not None:
+            return detour
         actor = Actor.from_request(request)
         if "membership" in request.POST:
             pk = request.POST.get("membership", "")
@@ -270,41 +280,57 @@ def member_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "certificates/settings/member_remove.html",
             {"environment": environment, "membership": membership},
         )
+    detour = sudo.gate(
+        request,
+        back_to=reverse("settings_members", args=[environment.slug]),
+        what="change who holds a role",
+    )
+    if detour is not None:
+        return detour
     username = membership.user.get_username()
     services.membership_remove(actor=Actor.from_request(request), membership=membership)
     messages.success(request, f"{username} no longer has a role in {environment.name}.")
     return redirect("settings_members", slug=environment.slug)
 
 
-@sensitive_post_parameters("password1", "password2")
 @superuser_required
-def user_add(request: HttpRequest) -> HttpResponse:
-    """A new person who can log in, optionally with a first role in one environment."""
-    form = UserAddForm(access.post_data(request))
-    if request.method == "POST" and form.is_valid():
-        environment: Environment | None = form.cleaned_data["environment"]
-        try:
-            user = services.user_create(
-                actor=Actor.from_request(request),
-                username=form.cleaned_data["username"],
-                email=form.cleaned_data["email"],
-                password=form.cleaned_data["password1"],
-                environment=environment,
-                role=form.cleaned_data["role"],
-            )
-        except ServiceError as error:
-            access.show_refusal(request, error, form)
-        else:
-            where = (
-                f" as {Role(form.cleaned_data['role']).label.lower()} in {environment.name}"
-                if environment is not None
-                else ""
-            )
-            messages.success(request, f"{user.get_username()} added{where}.")
-            if environment is not None:
-                return redirect("settings_members", slug=environment.slug)
-            return redirect("settings_home")
-    return render(request, "certificates/settings/user_add.html", {"form": form})
+def invite(request: HttpRequest) -> HttpResponse:
+    """Invite someone: their address, optionally their name, and a role per environment. They
+    get a one-time link to choose their own password."""
+    environments = list(Environment.objects.order_by("name"))
+    form = InviteForm(access.post_data(request), environments=environments)
+    if request.method == "POST":
+        # Inviting gives roles: the same password check as any other role change.
+        detour = sudo.gate(request, back_to=reverse("settings_invite"), what="give roles")
+        if detour is not None:
+            return detour
+        if form.is_valid():
+            try:
+                invitation, _link = services.invitation_create(
+                    actor=Actor.from_request(request),
+                    email=form.cleaned_data["email"],
+                    roles=form.roles(),
+                    first_name=form.cleaned_data["first_name"],
+                    last_name=form.cleaned_data["last_name"],
+                )
+            except ServiceError as error:
+                access.show_refusal(request, error, form)
+            else:
+                messages.success(
+                    request,
+                    f"Invitation sent to {invitation.email}; the link works once, until "
+                    f"{expiry_text(invitation.expires_at)}.",
+                )
+                return redirect("settings_people")
+    return render(
+        request,
+        "certificates/settings/invite.html",
+        {
+            "form": form,
+            "hours": django_settings.CERTDESK_INVITATION_HOURS,
+            "roles": [(Role(role).label, text) for role, text in ROLE_EXPLANATIONS.items()],
+        },
+    )
 
 
 @superuser_required
@@ -312,14 +338,10 @@ def user_add(request: HttpRequest) -> HttpResponse:
 def people(request: HttpRequest) -> HttpResponse:
     """Everyone who has an account: active or not, administrator or not, and their roles.
 
-    Accounts are deactivated here, never deleted (their audit events keep who acted).
+    Accounts are deactivated here, never deleted (their audit events keep who acted); people
+    still invited get a fresh link; a lost second factor is reset.
     """
-    users = (
-        get_user_model()
-        .objects.order_by("-is_active", "username")
-        .prefetch_related("memberships__environment")
-    )
-    return render(request, "certificates/settings/people.html", {"people": users})
+    return render(request, "certificates/settings/people.html", {"rows": people_rows()})
 
 
 def _person(pk: int) -> User:
@@ -358,6 +380,52 @@ def user_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
         access.show_refusal(request, error)
     else:
         messages.success(request, f"{person.get_username()} is active again, with their roles.")
+    return redirect("settings_people")
+
+
+@superuser_required
+@require_POST
+def second_factor_reset(request: HttpRequest, pk: int) -> HttpResponse:
+    """Reset someone's second factor (a lost phone or key): the first POST asks for
+    confirmation, the confirmed one removes their app, passkeys and recovery codes."""
+    person = _person(pk)
+    if request.POST.get("confirm") != "yes":
+        return render(request, "certificates/settings/second_factor_reset.html", {"person": person})
+    detour = sudo.gate(
+        request, back_to=reverse("settings_people"), what="reset someone's second factor"
+    )
+    if detour is not None:
+        return detour
+    try:
+        services.second_factor_reset(actor=Actor.from_request(request), user=person)
+    except ServiceError as error:
+        access.show_refusal(request, error)
+    else:
+        messages.success(
+            request,
+            f"{person.get_username()}'s second factor is reset. If their role needs one, they "
+            "are asked to set up a new one at their next login.",
+        )
+    return redirect("settings_people")
+
+
+@superuser_required
+@require_POST
+def invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
+    """A fresh invitation link for someone who has not accepted yet; the old link dies."""
+    person = _person(pk)
+    try:
+        invitation, _link = services.invitation_resend(
+            actor=Actor.from_request(request), user=person
+        )
+    except ServiceError as error:
+        access.show_refusal(request, error)
+    else:
+        messages.success(
+            request,
+            f"A new invitation was sent to {invitation.email}; it works once, until "
+            f"{expiry_text(invitation.expires_at)}. The previous link no longer works.",
+        )
     return redirect("settings_people")
 
 

@@ -48,9 +48,9 @@ def test_first_administrator_logs_out_and_back_in(page: Page, live_server: LiveS
     expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
 
     page.goto(live_server.url)
-    page.get_by_label("Username").fill("alice")
+    page.get_by_label("User name or email").fill("alice")
     page.get_by_label("Password").fill("a long passphrase 42")
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
-    expect(page.get_by_text("alice")).to_be_visible()
+    expect(page.get_by_role("link", name="alice")).to_be_visible()
     screenshot(page, "dashboard-empty")

@@ -35,7 +35,7 @@ def test_wizard_by_its_labels_then_csr_checked_by_openssl_then_sent(
     Membership.objects.create(user=user, environment=sandbox, role="requester")
 
     page.goto(live_server.url + "/login/")
-    page.get_by_label("Username").fill("rita")
+    page.get_by_label("User name or email").fill("rita")
     page.get_by_label("Password").fill("requester password 1")
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("link", name="Request a certificate").first.click()

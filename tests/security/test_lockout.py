@@ -34,7 +34,7 @@ def alice(db: None) -> User:
 
 
 def log_in(username: str, password: str, ip: str = "198.51.100.7") -> Response:
-    return Client().post("/login/", {"username": username, "password": password}, REMOTE_ADDR=ip)
+    return Client().post("/login/", {"login": username, "password": password}, REMOTE_ADDR=ip)
 
 
 def text(response: Response) -> str:

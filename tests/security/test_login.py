@@ -46,7 +46,7 @@ def bob(db: None) -> User:
 
 
 def log_in(client: Client, username: str, password: str, ip: str = "127.0.0.1") -> Response:
-    return client.post("/login/", {"username": username, "password": password}, REMOTE_ADDR=ip)
+    return client.post("/login/", {"login": username, "password": password}, REMOTE_ADDR=ip)
 
 
 def text(response: Response) -> str:
@@ -123,7 +123,7 @@ def test_a_failed_login_says_how_many_attempts_are_left(client: Client, alice: U
 def test_the_password_reentry_says_how_many_attempts_are_left(client: Client, alice: User) -> None:
     """The re-entry before a key download counts down like the login page."""
     client.force_login(alice)
-    wrong = client.post("/reauthenticate/", {"password": "wrong", "next": "/"})
+    wrong = client.post("/accounts/reauthenticate/", {"password": "wrong", "next": "/"})
     assert "4 attempts left before logins are refused" in text(wrong)
 
 
@@ -171,9 +171,9 @@ def test_the_password_reentry_counts_failures_and_ends_the_session(
     wrong password shows the lockout page and logs the session out; the account is locked."""
     client.force_login(alice)
     for _ in range(4):
-        wrong = client.post("/reauthenticate/", {"password": "wrong", "next": "/"})
+        wrong = client.post("/accounts/reauthenticate/", {"password": "wrong", "next": "/"})
         assert "That is not your password" in text(wrong)
-    locked = client.post("/reauthenticate/", {"password": "wrong", "next": "/"})
+    locked = client.post("/accounts/reauthenticate/", {"password": "wrong", "next": "/"})
     assert locked.status_code == 429
     assert LOCKED in text(locked)
     assert not logged_in(client)
@@ -183,8 +183,8 @@ def test_the_password_reentry_counts_failures_and_ends_the_session(
 def test_the_right_password_at_reentry_still_passes(client: Client, alice: User) -> None:
     """Counting failures does not get in the way of the owner."""
     client.force_login(alice)
-    client.post("/reauthenticate/", {"password": "wrong", "next": "/"})
-    right = client.post("/reauthenticate/", {"password": PASSWORD, "next": "/"})
+    client.post("/accounts/reauthenticate/", {"password": "wrong", "next": "/"})
+    right = client.post("/accounts/reauthenticate/", {"password": PASSWORD, "next": "/"})
     assert right.status_code == 302
     assert right["Location"] == "/"
 

@@ -100,7 +100,7 @@ def test_a_chunked_body_within_the_cap_is_parsed_as_usual(admin_user: User) -> N
     """A small chunked login form still logs in: the cap does not break chunked clients."""
     admin_user.set_password("a long admin password")
     admin_user.save()
-    form = b"username=admin&password=a+long+admin+password"
+    form = b"login=admin&password=a+long+admin+password"
     client = Client()
     response = client.generic(
         "POST",

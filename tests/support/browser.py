@@ -20,7 +20,7 @@ def menu(page: Page, name: str) -> Locator:
 
 def log_in(page: Page, url: str) -> None:
     page.goto(url + "/login/")
-    page.get_by_label("Username").fill("admin")
+    page.get_by_label("User name or email").fill("admin")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()

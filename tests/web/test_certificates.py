@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -9,8 +10,9 @@ from typing import Any
 import pytest
 import time_machine
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs7
+from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 from django.contrib.auth.models import User
+from django.contrib.sessions.models import Session
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -59,7 +61,7 @@ def custodian(client: Client, make_member: Callable[..., User], sandbox_tam: Env
     user = make_member("custodian", sandbox_tam)
     user.set_password("custodian password 1")
     user.save()
-    client.post("/login/", {"username": user.username, "password": "custodian password 1"})
+    client.post("/login/", {"login": user.username, "password": "custodian password 1"})
     return client
 
 
@@ -287,11 +289,58 @@ def test_key_and_pkcs12_downloads_need_a_fresh_password_and_are_recorded(
     assert "no-store" in bundle["Cache-Control"]
     with time_machine.travel(datetime.now(UTC) + timedelta(minutes=6), tick=False):
         later = custodian.post(f"/certificates/{certificate.pk}/key/", {"format": "pem"})
-        assert later["Location"].startswith("/reauthenticate/")
+        assert later["Location"].startswith("/accounts/reauthenticate/")
     formats = list(
         AuditEvent.objects.filter(action="key.exported").values_list("details__format", flat=True)
     )
     assert sorted(formats) == ["pem", "pkcs12"]
+
+
+def test_a_pkcs12_download_resumes_after_the_password_without_its_passphrase_stored(
+    custodian: Client, mtls: SigningRequest, issue: Callable[..., bytes]
+) -> None:
+    """Sudo mode: past five minutes the PKCS#12 download asks for the password, then starts by
+    itself with the passphrase typed before; meanwhile the session row never holds that
+    passphrase in clear (it is sealed with a key only the browser's cookie holds)."""
+    certificate = services.certificate_upload(actor=CLI, data=issue(mtls)).certificate
+    url = f"/certificates/{certificate.pk}/key/"
+    passphrase = "violet anchor thirty kettles"
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=6), tick=False):
+        asked = custodian.post(url, {"format": "pkcs12", "passphrase": passphrase})
+        assert asked.status_code == 302
+        assert asked["Location"].startswith("/accounts/reauthenticate/")
+        stored = Session.objects.get(session_key=custodian.session.session_key)
+        assert passphrase not in json.dumps(stored.get_decoded())
+        assert "sealed-passphrase" in json.dumps(stored.get_decoded())
+        resumed = custodian.post(
+            "/accounts/reauthenticate/", {"password": "custodian password 1", "next": url}
+        )
+    assert resumed.status_code == 200
+    assert resumed["Content-Disposition"].endswith('.p12"')
+    key, cert, _ = pkcs12.load_key_and_certificates(resumed.content, passphrase.encode())
+    assert key is not None
+    assert cert is not None
+    assert cert.public_bytes(serialization.Encoding.PEM).decode() == certificate.pem
+    # The sealing key is dropped with the answer.
+    assert resumed.cookies["certdesk_sudo"].value == ""
+
+
+def test_a_sealed_passphrase_without_its_cookie_is_asked_again(
+    custodian: Client, mtls: SigningRequest, issue: Callable[..., bytes]
+) -> None:
+    """If the cookie is gone (another browser replays the session), nothing downloads."""
+    certificate = services.certificate_upload(actor=CLI, data=issue(mtls)).certificate
+    url = f"/certificates/{certificate.pk}/key/"
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=6), tick=False):
+        custodian.post(url, {"format": "pkcs12", "passphrase": "violet anchor thirty kettles"})
+        del custodian.cookies["certdesk_sudo"]
+        resumed = custodian.post(
+            "/accounts/reauthenticate/",
+            {"password": "custodian password 1", "next": url},
+            follow=True,
+        )
+    assert "type it again" in resumed.content.decode()
+    assert not AuditEvent.objects.filter(action="key.exported").exists()
 
 
 def test_the_pkcs12_form_offers_a_generated_passphrase_and_refuses_weak_ones(

@@ -32,7 +32,7 @@ def test_a_key_that_cannot_be_decrypted_is_a_clear_page_not_a_500(
     custodian.set_password("custodian password 1")
     custodian.save()
     client.raise_request_exception = False
-    client.post("/login/", {"username": custodian.username, "password": "custodian password 1"})
+    client.post("/login/", {"login": custodian.username, "password": "custodian password 1"})
 
     response = client.post(f"/requests/{request.pk}/key/", {"format": "pem"})
 

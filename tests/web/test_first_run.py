@@ -91,7 +91,7 @@ def test_after_setup_login_is_required_everywhere_but_login_and_healthz(
 def test_login_then_logout(client: Client, admin_user: User) -> None:
     """A user logs in with their password, sees the dashboard, and logs out with a POST."""
     response = client.post(
-        "/login/", {"username": "admin", "password": "correct horse battery"}, follow=True
+        "/login/", {"login": "admin", "password": "correct horse battery"}, follow=True
     )
     assert response.status_code == 200
     assert b"Dashboard" in response.content

@@ -543,6 +543,9 @@ def test_lists_read_as_many_queries_for_ten_rows_as_for_a_thousand(
     clients = {"admin": admin_client, "custodian": client_of(sandbox="custodian")}
     make_certificates(sandbox, 10, step=timedelta(hours=1))
     make_events(sandbox, 10)
+    for c in clients.values():
+        # A session's first request records it for the Profile's session list (one insert).
+        c.get("/")
     few = {
         (role, url): count_queries(c, url)
         for role, c in clients.items()

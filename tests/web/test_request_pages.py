@@ -80,13 +80,14 @@ def test_viewers_and_requesters_cannot_download_the_key(
 def test_the_key_download_asks_for_the_password_after_five_minutes(
     client: Client, make_member: Callable[..., User], sandbox: Environment, mtls: SigningRequest
 ) -> None:
-    """Right after login the key downloads (no-store, audited); later the password is asked."""
+    """Right after login the key downloads (no-store, audited); later the password is asked,
+    and once typed the download goes on."""
     custodian = make_member("custodian", sandbox)
     custodian.set_password("custodian password 1")
     custodian.save()
     start = datetime.now(UTC)
     with time_machine.travel(start, tick=False):
-        client.post("/login/", {"username": custodian.username, "password": "custodian password 1"})
+        client.post("/login/", {"login": custodian.username, "password": "custodian password 1"})
         response = client.post(f"/requests/{mtls.pk}/key/", {"format": "pem"})
         assert response.status_code == 200
         assert "no-store" in response["Cache-Control"]
@@ -97,18 +98,16 @@ def test_the_key_download_asks_for_the_password_after_five_minutes(
     with time_machine.travel(start + timedelta(minutes=6), tick=False):
         later = client.post(f"/requests/{mtls.pk}/key/", {"format": "pem"})
         assert later.status_code == 302
-        assert later["Location"].startswith("/reauthenticate/?next=")
-        wrong = client.post(
-            "/reauthenticate/", {"password": "nope", "next": f"/requests/{mtls.pk}/"}
-        )
+        key_url = f"/requests/{mtls.pk}/key/"
+        assert later["Location"] == "/accounts/reauthenticate/?next=" + key_url.replace("/", "%2F")
+        wrong = client.post("/accounts/reauthenticate/", {"password": "nope", "next": key_url})
         assert "That is not your password" in wrong.content.decode()
+        # The right password resumes the download that was asked for: no second click.
         right = client.post(
-            "/reauthenticate/",
-            {"password": "custodian password 1", "next": f"/requests/{mtls.pk}/"},
+            "/accounts/reauthenticate/", {"password": "custodian password 1", "next": key_url}
         )
-        assert right["Location"] == f"/requests/{mtls.pk}/"
-        again = client.post(f"/requests/{mtls.pk}/key/", {"format": "pem"})
-        assert again.status_code == 200
+        assert right.status_code == 200
+        assert right.content.startswith(b"-----BEGIN RSA PRIVATE KEY-----")
     assert AuditEvent.objects.filter(action="key.exported", actor=custodian).count() == 2
 
 
@@ -116,7 +115,8 @@ def test_reauthentication_never_redirects_off_site(client: Client, admin_user: U
     """A crafted next= pointing elsewhere lands on the dashboard instead."""
     client.force_login(admin_user)
     response = client.post(
-        "/reauthenticate/", {"password": "correct horse battery", "next": "https://evil.example/"}
+        "/accounts/reauthenticate/",
+        {"password": "correct horse battery", "next": "https://evil.example/"},
     )
     assert response["Location"] == "/"
 

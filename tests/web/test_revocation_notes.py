@@ -53,7 +53,7 @@ def custodian(client: Client, make_member: Callable[..., User], sandbox: Environ
     user = make_member("custodian", sandbox)
     user.set_password("custodian password 1")
     user.save()
-    client.post("/login/", {"username": user.username, "password": "custodian password 1"})
+    client.post("/login/", {"login": user.username, "password": "custodian password 1"})
     return client
 
 
