@@ -17,7 +17,7 @@ from django.http import QueryDict
 from django.utils.html import format_html_join
 
 from certificates import crypto
-from certificates.forms.base import NewAccountForm, upload_size_problem
+from certificates.forms.base import AccessibleForm, upload_size_problem
 from certificates.models import Environment, Role
 from certificates.services.environments import parse_ca_bundle
 from certificates.services.errors import ServiceError
@@ -248,7 +248,8 @@ class UserChoiceField(forms.CharField):
         found = exact or list(users)
         if not found:
             raise forms.ValidationError(
-                f"No one is called or has the address '{text}'. Add the person first."
+                f"No one is called or has the address '{text}'. Invite them first (Settings → "
+                "People → Invite someone)."
             )
         if len(found) > 1:
             raise forms.ValidationError(
@@ -271,16 +272,41 @@ class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
 
 
-class UserAddForm(NewAccountForm):
-    environment = forms.ModelChoiceField(
-        queryset=Environment.objects.all(),
-        required=False,
-        empty_label="(none)",
-        to_field_name="slug",
-        help_text="Optionally, a first environment to give them a role in.",
+# "No role" first: inviting someone gives them nothing until an administrator chooses.
+INVITE_ROLE_CHOICES = [("", "No role"), *Role.choices]
+
+
+class InviteForm(AccessibleForm):
+    """An address, an optional name, and a role per environment (a select each). Whether the
+    address is free and the roles valid is services.invitation_create's rule."""
+
+    email = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        help_text="The invitation goes there; it is also their user name.",
     )
-    role = forms.ChoiceField(
-        choices=[("", "(none)"), *Role.choices], required=False, help_text=ROLE_HELP
-    )
-    # The rules (a free username and address, the password, a role with its environment) are
-    # services.user_create's: it reports them all at once.
+    first_name = forms.CharField(label="First name", max_length=150, required=False)
+    last_name = forms.CharField(label="Last name", max_length=150, required=False)
+
+    def __init__(self, *args: Any, environments: list[Environment], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.environments = environments
+        for environment in environments:
+            self.fields[self.role_field(environment)] = forms.ChoiceField(
+                label=f"Role in {environment.name}",
+                choices=INVITE_ROLE_CHOICES,
+                required=False,
+            )
+
+    @staticmethod
+    def role_field(environment: Environment) -> str:
+        # services.invitation_create names a problem with one environment's role the same way.
+        return f"role_{environment.slug}"
+
+    def roles(self) -> list[tuple[Environment, str]]:
+        """The (environment, role) pairs chosen, "No role" left out."""
+        return [
+            (environment, self.cleaned_data[self.role_field(environment)])
+            for environment in self.environments
+            if self.cleaned_data.get(self.role_field(environment))
+        ]

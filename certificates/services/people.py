@@ -1,114 +1,47 @@
-"""People: creating an account, deactivating and reactivating it (its roles kept aside and given
-back). Audited in the same transaction; never a password in an audit detail."""
+"""People: the password rule, deactivating and reactivating an account (its roles kept aside and
+given back), resetting someone's second factor. Audited in the same transaction; never a
+password in an audit detail. Accounts are created by invitation (services/invitations.py)."""
 
 from __future__ import annotations
 
+from allauth.mfa.models import Authenticator
+from allauth.usersessions.models import UserSession
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from certificates.models import Environment, Membership
-from certificates.services.admin_checks import (
-    CONTROL_CHARACTERS,
-    email_validator,
-    require_administrator,
-)
+from certificates.models import Invitation, Membership
+from certificates.services.admin_checks import require_administrator
 from certificates.services.audit import Actor, audit_record
-from certificates.services.environments import membership_set
 from certificates.services.errors import ServiceError
 
-# --- People -----------------------------------------------------------------------------------
-
-
-def _is_email(text: str) -> bool:
-    try:
-        email_validator(text)
-    except ValidationError:
-        return False
-    return True
+# What a second-factor reset removes: the app, the passkeys, and the recovery codes that would
+# otherwise still open the account without them.
+SECOND_FACTOR_RECORDS = (
+    Authenticator.Type.TOTP,
+    Authenticator.Type.WEBAUTHN,
+    Authenticator.Type.RECOVERY_CODES,
+)
 
 
 @sensitive_variables("password")
-def password_problem(password: str, *, username: str, email: str) -> str | None:
+def password_problem(
+    password: str, *, username: str, email: str, first_name: str = "", last_name: str = ""
+) -> str | None:
     """None when Django's password validators accept ``password`` for this person, else what
     they say: the one password rule of every account certdesk creates (the first administrator
-    included). The password itself is never in the message."""
-    candidate = get_user_model()(username=username, email=email)
+    and invited people alike). The password itself is never in the message."""
+    candidate = get_user_model()(
+        username=username, email=email, first_name=first_name, last_name=last_name
+    )
     try:
         password_validation.validate_password(password, candidate)
     except ValidationError as error:
         return " ".join(error.messages)
     return None
-
-
-@sensitive_variables("password")
-def user_create(
-    *,
-    actor: Actor,
-    username: str,
-    email: str,
-    password: str,
-    environment: Environment | None = None,
-    role: str = "",
-) -> User:
-    """Add a person who can log in, optionally with a role in one environment.
-
-    The password is checked by Django's validators and stored hashed; it is never in the
-    audit event, a message or a log line. Addresses are unique, so that adding a member by
-    address finds one person.
-    """
-    require_administrator(actor)
-    user_model = get_user_model()
-    username = username.strip()
-    email = email.strip()
-    problems: dict[str, str] = {}
-    if not username:
-        problems["username"] = "Username is required."
-    elif user_model.objects.filter(username__iexact=username).exists():
-        problems["username"] = f"The username '{username}' is taken; choose another."
-    existing = user_model.objects.filter(email__iexact=email).first() if email else None
-    if CONTROL_CHARACTERS.search(email):
-        problems["email"] = f"{email!r} is not an email address: it contains a control character."
-    elif not _is_email(email):
-        problems["email"] = f"'{email}' is not an email address."
-    elif existing is not None:
-        problems["email"] = (
-            f"{existing.get_username()} already uses {email}; each person needs their own address."
-        )
-    if environment is not None and not role:
-        problems["role"] = f"Choose their role in {environment.name}."
-    elif role and environment is None:
-        problems["environment"] = "Choose the environment this role is for."
-    if (problem := password_problem(password, username=username, email=email)) is not None:
-        problems["password1"] = problem
-    if problems:
-        raise ServiceError.of(problems)
-    try:
-        with transaction.atomic():
-            user: User = user_model.objects.create_user(
-                username=username, email=email, password=password
-            )
-            audit_record(
-                actor=actor,
-                action="settings.user_created",
-                target=user,
-                environment=environment,
-                details={
-                    "username": username,
-                    "email": email,
-                    "environment": environment.slug if environment is not None else None,
-                    "role": role or None,
-                },
-            )
-            if environment is not None:
-                membership_set(actor=actor, environment=environment, user=user, role=role)
-    except IntegrityError:
-        raise ServiceError(
-            f"The username '{username}' was just taken; choose another.", field="username"
-        ) from None
-    return user
 
 
 def _user_roles(user: User) -> dict[str, str]:
@@ -120,7 +53,9 @@ def _user_roles(user: User) -> dict[str, str]:
 
 
 def user_deactivate(*, actor: Actor, user: User) -> User:
-    """Close ``user``'s account: no login, no session, no role, no calendar feed, no reminder.
+    """Close ``user``'s account: no login, no session, no role, no calendar feed, no reminder,
+    no invitation link. Their sessions end at once (allauth's list of them, each deleted from
+    the session store), not at their next request.
 
     Users are never deleted (their audit events name them, and a deletion would rewrite those
     events' actor): deactivation is the way out, and ``user_reactivate`` the way back. Their
@@ -155,11 +90,21 @@ def user_deactivate(*, actor: Actor, user: User) -> User:
             )
         current.is_active = False
         current.save(update_fields=["is_active"])
+        withdrawn = Invitation.objects.filter(
+            user=current, accepted_at__isnull=True, withdrawn_at__isnull=True
+        ).update(withdrawn_at=timezone.now())
+        sessions = list(UserSession.objects.filter(user=current))
+        for session in sessions:
+            session.end()
         audit_record(
             actor=actor,
             action="settings.user_deactivated",
             target=current,
-            details=_account_details(current),
+            details={
+                **_account_details(current),
+                "sessions_ended": len(sessions),
+                "invitation_withdrawn": bool(withdrawn),
+            },
         )
     user.is_active = False
     return current
@@ -193,3 +138,34 @@ def user_reactivate(*, actor: Actor, user: User) -> User:
         )
     user.is_active = True
     return current
+
+
+def second_factor_reset(*, actor: Actor, user: User) -> dict[str, int]:
+    """Remove ``user``'s second factors (authenticator app, passkeys, recovery codes): for a
+    lost phone or key. If the policy asks them for one, they are led to enrol again at their
+    next login. Not on yourself (the Profile page removes your own, one by one). Returns how
+    many of each kind were removed."""
+    require_administrator(actor)
+    if actor.user is not None and actor.user.pk == user.pk:
+        raise ServiceError(
+            "You cannot reset your own second factor here; manage it on your Profile page.",
+            field="user",
+        )
+    with transaction.atomic():
+        current = get_user_model().objects.select_for_update().get(pk=user.pk)
+        records = Authenticator.objects.filter(user=current, type__in=SECOND_FACTOR_RECORDS)
+        removed: dict[str, int] = {}
+        for kind in records.values_list("type", flat=True):
+            removed[kind] = removed.get(kind, 0) + 1
+        if not removed:
+            raise ServiceError(
+                f"{current.get_username()} has no second factor to reset.", field="user"
+            )
+        records.delete()
+        audit_record(
+            actor=actor,
+            action="account.second_factor_reset",
+            target=current,
+            details={"username": current.get_username(), "removed": removed},
+        )
+    return removed

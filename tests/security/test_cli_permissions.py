@@ -48,6 +48,8 @@ ACTING_COMMANDS = {
     "send_reminders",
     "verify_audit_log",
     "audit_checkpoint",
+    # Administrators only; refusing everyone else: tests/accounts/test_invite_command.py.
+    "invite_user",
 }
 # Prints a fresh random key; reads no setting and no row, so there is nobody to check.
 NOT_ACTING = {"generate_encryption_key"}
@@ -476,6 +478,7 @@ def arguments_of(
         "send_reminders": ["--dry-run"],
         "verify_audit_log": [],
         "audit_checkpoint": [],
+        "invite_user": ["new@acme.example", "--environment=sandbox", "--role=viewer"],
     }[command]
 
 

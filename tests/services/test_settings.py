@@ -56,9 +56,9 @@ def test_only_administrators_change_settings(sandbox: Environment) -> None:
     with pytest.raises(PermissionDenied):
         services.environment_create(actor=actor, name="Staging", tam_emails=[], team_emails=[])
     with pytest.raises(PermissionDenied):
-        services.user_create(actor=actor, username="eve", email="", password="x" * 20)
+        services.invitation_create(actor=actor, email="eve@acme.example", roles=[])
     assert not Environment.objects.filter(name="Staging").exists()
-    assert not User.objects.filter(username="eve").exists()
+    assert not User.objects.filter(username="eve@acme.example").exists()
 
 
 def test_a_new_environment_gets_a_slug_from_its_name_and_is_audited(local_ca: LocalCA) -> None:
@@ -124,16 +124,20 @@ def test_a_membership_is_set_changed_and_refused_for_an_unknown_role(
     assert Membership.objects.get(pk=membership.pk).role == "custodian"
 
 
-def test_a_new_person_has_a_hashed_password_that_no_event_carries(sandbox: Environment) -> None:
-    """The password is stored hashed and never written into the audit event."""
+def test_a_new_person_chooses_a_hashed_password_that_no_event_carries(
+    sandbox: Environment,
+) -> None:
+    """The invited person's password is stored hashed and never written into an event."""
     password = "a long passphrase 42"
-    user = services.user_create(
-        actor=CLI,
-        username="bob",
-        email="bob@acme.example",
+    _invitation, link = services.invitation_create(
+        actor=CLI, email="bob@acme.example", roles=[(sandbox, "requester")]
+    )
+    user = services.invitation_accept(
+        token=link.rstrip("/").rsplit("/", 1)[-1],
         password=password,
-        environment=sandbox,
-        role="requester",
+        first_name="",
+        last_name="",
+        ip=None,
     )
     assert user.check_password(password)
     assert password not in user.password
@@ -141,10 +145,11 @@ def test_a_new_person_has_a_hashed_password_that_no_event_carries(sandbox: Envir
     assert password not in str(AuditEvent.objects.values_list("details", flat=True)[::1])
 
 
-def test_a_taken_username_is_refused_on_its_field(sandbox: Environment) -> None:
-    """Usernames are unique whatever the case: refused on ``username``, no second person."""
-    member("viewer", sandbox, username="bob")
+def test_an_address_already_taken_is_refused_on_its_field(sandbox: Environment) -> None:
+    """Addresses (and so user names) are unique whatever the case: refused on ``email``, no
+    second person."""
+    member("viewer", sandbox, username="bob@acme.example")
     with pytest.raises(ServiceError) as refused:
-        services.user_create(actor=CLI, username="BOB", email="", password="a long passphrase 42")
-    assert "username" in refused.value.errors
-    assert User.objects.filter(username__iexact="bob").count() == 1
+        services.invitation_create(actor=CLI, email="BOB@acme.example", roles=[])
+    assert "email" in refused.value.errors
+    assert User.objects.filter(username__iexact="bob@acme.example").count() == 1
