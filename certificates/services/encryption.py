@@ -42,34 +42,53 @@ def encryption_keys_rotate(*, actor: Actor, batch_size: int = 200) -> int:
         rotated += len(batch)
         if len(batch) < batch_size:
             break
-    secrets_resealed = _totp_secrets_reseal(current)
+    secrets_resealed = _second_factor_secrets_reseal(current)
     audit_record(
         actor=actor,
         action="encryption.rotated",
         details={
             "keys_reencrypted": rotated,
-            "totp_secrets_reencrypted": secrets_resealed,
+            "second_factors_reencrypted": secrets_resealed,
             "encryption_key_id": current,
         },
     )
     return rotated
 
 
-@sensitive_variables("secret")
-def _totp_secrets_reseal(current: str) -> int:
-    """The authenticator apps' secrets (sealed by certificates.adapters.MFAAdapter) move to the
-    first key too, so an old key can be removed without locking anyone out of their second
-    factor; one transaction (there is one per person at most)."""
+# The secrets allauth keeps sealed (through certificates.adapters.MFAAdapter), per kind of
+# second factor: a TOTP app's secret, the recovery codes' seed and any codes it migrated.
+SEALED_FIELDS = {
+    Authenticator.Type.TOTP: ("secret",),
+    Authenticator.Type.RECOVERY_CODES: ("seed", "migrated_codes"),
+}
+
+
+def _reseal(value: object, current: str) -> tuple[object, bool]:
+    """``value`` (sealed text, or a list of them) under the first key; and whether it moved."""
+    if isinstance(value, list):
+        moved = [_reseal(item, current) for item in value]
+        return [item for item, _ in moved], any(changed for _, changed in moved)
+    if not isinstance(value, str) or vault.sealed_text_key_id(value) in (None, current):
+        return value, False
+    plain = vault.unseal_text(value, bound_to=vault.TOTP_BOUND_TO)
+    return vault.seal_text(plain, bound_to=vault.TOTP_BOUND_TO), True
+
+
+def _second_factor_secrets_reseal(current: str) -> int:
+    """The second factors' sealed secrets move to the first key too, so an old key can be
+    removed without locking anyone out of their authenticator app or recovery codes; one
+    transaction (a few rows per person at most). Returns how many authenticators changed."""
     count = 0
     with transaction.atomic():
         for authenticator in Authenticator.objects.select_for_update().filter(
-            type=Authenticator.Type.TOTP
+            type__in=list(SEALED_FIELDS)
         ):
-            sealed = str(authenticator.data.get("secret", ""))
-            if vault.sealed_text_key_id(sealed) == current:
-                continue
-            secret = vault.unseal_text(sealed, bound_to=vault.TOTP_BOUND_TO)
-            authenticator.data["secret"] = vault.seal_text(secret, bound_to=vault.TOTP_BOUND_TO)
-            authenticator.save(update_fields=["data"])
-            count += 1
+            changed = False
+            for field in SEALED_FIELDS[authenticator.type]:
+                if field in authenticator.data:
+                    authenticator.data[field], moved = _reseal(authenticator.data[field], current)
+                    changed = changed or moved
+            if changed:
+                authenticator.save(update_fields=["data"])
+                count += 1
     return count
