@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format typecheck check bench drill clean install
+.PHONY: run test lint format typecheck check bench drill docs clean install
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,9 +28,14 @@ bench: $(STAMP)
 
 # Fault drill: its own PostgreSQL, Redis, gunicorn, Celery worker and beat and an SMTP sink on
 # spare ports under a temporary folder; the broker-down, broker-frozen and database-frozen cases;
-# prints a table; about two minutes; not part of `make test` (README, Operations).
+# prints a table; about two minutes; not part of `make test` (docs/operations.md).
 drill: $(STAMP)
 	$(BIN)/python -m drill
+
+# The documentation site (docs/, mkdocs.yml) into var/site/: open var/site/index.html. Strict: a
+# link to a missing page or heading fails it (CI builds it after the tests).
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -31,7 +31,7 @@ HEADER = ("measurement", "result", "reference", "ratio", "target", "met")
 
 
 def markdown(rows: Sequence[Row]) -> str:
-    """A Markdown table: readable in a terminal and pasted as is into the README."""
+    """A Markdown table: readable in a terminal and pasted as is into docs/performance.md."""
     lines = [
         "| " + " | ".join(HEADER) + " |",
         "|" + "|".join("---" for _ in HEADER) + "|",

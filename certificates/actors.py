@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 
 from certificates.models import AuditEvent
 from certificates.permissions import Action, require, user_can
@@ -30,6 +31,9 @@ if TYPE_CHECKING:
 # proxy on the docker host reaches the container from the bridge's private address.
 PRIVATE_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
 LOOPBACK_NETWORKS = ("127.0.0.0/8", "::1/128")
+# Where an action came from when a script called the REST API with a token (issue 17). Stored
+# in AuditEvent.origin beside the browser, cli and system of AuditEvent.Origin.
+API_ORIGIN = "api"
 
 
 @lru_cache(maxsize=8)
@@ -125,6 +129,12 @@ class Actor:
     label: str = ""
     origin: str = AuditEvent.Origin.SYSTEM
     os_user: str = ""
+    # Through an API token (issue 17): its name, recorded with the user's ("alice via API token
+    # “deploy”"), and what the token allows: these actions in these environments (by id), on
+    # top of the user's own roles. None: no limit beyond the roles.
+    via: str = ""
+    token_actions: frozenset[Action] | None = None
+    token_environment_ids: frozenset[int] | None = None
 
     @classmethod
     def from_request(cls, request: HttpRequest) -> Actor:
@@ -151,21 +161,56 @@ class Actor:
         """certdesk itself: the worker and the scheduler (beat)."""
         return cls(label=label, origin=AuditEvent.Origin.SYSTEM)
 
+    @classmethod
+    def api(
+        cls,
+        *,
+        user: User,
+        ip: str | None,
+        token_name: str,
+        actions: frozenset[Action],
+        environment_ids: frozenset[int],
+    ) -> Actor:
+        """A script calling the REST API with ``user``'s token ``token_name``: the user's roles
+        apply, narrowed to what the token allows (``actions`` in ``environment_ids``)."""
+        return cls(
+            user=user,
+            ip=ip,
+            origin=API_ORIGIN,
+            via=token_name,
+            token_actions=actions,
+            token_environment_ids=environment_ids,
+        )
+
+    def _token_allows(self, action: Action, environment: Environment) -> bool:
+        return (self.token_actions is None or action in self.token_actions) and (
+            self.token_environment_ids is None or environment.pk in self.token_environment_ids
+        )
+
     def may(self, action: Action, environment: Environment) -> bool:
         """Whether this actor may do ``action`` in ``environment`` (the operator always may)."""
+        if not self._token_allows(action, environment):
+            return False
         return self.user is None or user_can(self.user, action, environment)
 
     def require(self, action: Action, environment: Environment) -> None:
         """Refuse (PermissionDenied) unless this actor may do ``action`` in ``environment``.
 
         A user (browser, or ``--user`` on the command line) is checked against their role; the
-        command line without ``--user`` and certdesk itself act as the operator and pass.
+        command line without ``--user`` and certdesk itself act as the operator and pass. An
+        API token's own limits (its scopes and environments) apply on top of the role.
         """
         if self.user is not None:
             require(self.user, action, environment)
+        if not self._token_allows(action, environment):
+            raise PermissionDenied(
+                f"The API token “{self.via}” does not allow this in {environment.name}."
+            )
 
     @property
     def name(self) -> str:
         if self.user is not None:
-            return self.user.get_username()
+            name = self.user.get_username()
+            # The token's name goes with the user's into every event and outbox row.
+            return f"{name} via API token “{self.via}”"[:150] if self.via else name
         return self.label or "system"

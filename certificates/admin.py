@@ -14,7 +14,7 @@ audit event, so the admin offers no add, change or delete on any model (and so n
   memberships only; groups and Django permissions grant nothing, so nothing to show.
 - django-axes' access attempts, access logs and failure logs: read-only (the login history).
   Deleting an attempt would unlock an account without a trace: accounts are unlocked in
-  Settings (audited) or with the ``axes_reset_*`` commands (see the README).
+  Settings (audited) or with the ``axes_reset_*`` commands (docs/operations.md).
 - django-allauth's addresses, second factors, SSO accounts and sessions: read-only, a second
   factor's data not shown (Profile and Settings -> People change them, audited).
 - Keys, requests, certificates, revocations, audit events: read-only, as they always were.

@@ -9,7 +9,7 @@ database file and cut to zero bytes. After that, neither ``db.sqlite3`` nor ``db
 holds the destroyed key's encrypted bytes.
 
 PostgreSQL keeps the old row version as a dead tuple until VACUUM reuses its space, and backups
-keep whatever they copied: README, "Operations", says for how long and what to do.
+keep whatever they copied: docs/operations.md says for how long and what to do.
 """
 
 from __future__ import annotations

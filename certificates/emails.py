@@ -14,13 +14,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.mime.base import MIMEBase
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from certificates import crypto
+from certificates.models import Environment, Profile
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,99 @@ class ComposedEmail:
     body_text: str
     body_html: str
     attachments: list[Attachment] = field(default_factory=list)
+    # Copies and where answers go (issue 16: the team sees what Treezor answers).
+    cc: list[str] = field(default_factory=list)
+    reply_to: list[str] = field(default_factory=list)
+    # Threading with the earlier emails about the same request or certificate (RFC 5322
+    # 3.6.4): the first one's Message-ID, and the chain of them, oldest first.
+    in_reply_to: str = ""
+    references: list[str] = field(default_factory=list)
+
+
+def unique_addresses(*groups: Iterable[str], leaving_out: Iterable[str] = ()) -> list[str]:
+    """The addresses of ``groups`` in order, each once whatever its case, without those of
+    ``leaving_out`` (an address already in To is not copied again)."""
+    seen = {str(address).strip().lower() for address in leaving_out}
+    unique: list[str] = []
+    for group in groups:
+        for address in group:
+            text = str(address).strip()
+            if text and text.lower() not in seen:
+                seen.add(text.lower())
+                unique.append(text)
+    return unique
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who signs an email to the TAM, and where the TAM's answer goes.
+
+    A person (``user``): their name (first and last, else their user name), their phone when
+    their Profile has one, their address. certdesk itself (the expiry scan, the command line
+    without ``--user``): "certdesk, for <company>" with the team addresses.
+    """
+
+    name: str
+    phone: str = ""
+    email: str = ""
+    person: bool = False
+    team: tuple[str, ...] = ()
+
+    def signature(self, company: str) -> list[str]:
+        """The lines under "Thank you,"."""
+        if not self.person:
+            lines = [f"certdesk, for {company}"]
+            if self.team:
+                lines.append(f"Team: {', '.join(self.team)}")
+            return lines
+        lines = [f"{self.name}, {company}"]
+        if self.phone:
+            lines.append(f"Phone: {self.phone}")
+        if self.email:
+            lines.append(f"Email: {self.email}")
+        return lines
+
+
+def sender_of(user: User | None, environment: Environment) -> Sender:
+    """The person who sends an email to ``environment``'s TAM (None: certdesk itself)."""
+    team = tuple(unique_addresses(environment.team_emails))
+    if user is None:
+        return Sender(name="certdesk", team=team)
+    name = " ".join(part for part in (user.first_name.strip(), user.last_name.strip()) if part)
+    phone = Profile.objects.filter(user_id=user.pk).values_list("phone", flat=True).first() or ""
+    return Sender(
+        name=name or user.get_username(),
+        phone=phone.strip(),
+        email=(user.email or "").strip(),
+        person=True,
+        team=team,
+    )
+
+
+@dataclass(frozen=True)
+class Addressing:
+    """Who an email to the TAM goes to, who is copied, and where the answer goes."""
+
+    to: list[str]
+    cc: list[str]
+    reply_to: list[str]
+
+
+def tam_addressing(environment: Environment, sender: Sender) -> Addressing:
+    """``to``, ``cc`` and ``reply_to`` of an email to ``environment``'s TAM.
+
+    Reply-To: the sender's address (a person's), then the team addresses, so that the TAM's
+    answer reaches someone, not certdesk's sending address. Cc: the team addresses, unless the
+    environment turned that off (``copy_team_on_tam_emails``), and never an address already in
+    To.
+    """
+    to = [str(address) for address in environment.tam_emails]
+    team = unique_addresses(environment.team_emails)
+    return Addressing(
+        to=to,
+        cc=unique_addresses(team, leaving_out=to) if environment.copy_team_on_tam_emails else [],
+        reply_to=unique_addresses([sender.email] if sender.person else [], team),
+    )
 
 
 def render(template: str, context: dict[str, Any]) -> tuple[str, str]:
@@ -82,13 +179,24 @@ def build_message(
     body_html: str,
     attachments: list[dict[str, str]],
     message_id: str,
+    cc: list[str] | None = None,
+    reply_to: list[str] | None = None,
+    in_reply_to: str = "",
+    references: list[str] | None = None,
 ) -> EmailMultiAlternatives:
+    headers = {"Message-ID": message_id}
+    if in_reply_to:
+        headers["In-Reply-To"] = in_reply_to
+    if references:
+        headers["References"] = " ".join(references)
     message = EmailMultiAlternatives(
         subject=subject,
         body=body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=to,
-        headers={"Message-ID": message_id},
+        cc=cc or None,
+        reply_to=reply_to or None,
+        headers=headers,
     )
     if body_html:
         message.attach_alternative(body_html, "text/html")

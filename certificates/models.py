@@ -57,6 +57,10 @@ class Environment(models.Model):
         default=None,
         help_text="Prepare renewals automatically; empty: on unless the user brought the key.",
     )
+    # Emails to the TAM copy the team addresses (Cc), so the team sees what Treezor answers.
+    copy_team_on_tam_emails = models.BooleanField(
+        default=True, help_text="Copy the team addresses on every email to the TAM."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -166,6 +170,9 @@ class SigningRequest(models.Model):
     csr_pem = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # "I sent it myself": the day the person says they emailed the TAM (they gave no time; the
+    # pages show this date, not sent_at's invented hour).
+    sent_on = models.DateField(null=True, blank=True)
     renews = models.ForeignKey(
         "Certificate",
         null=True,
@@ -364,6 +371,7 @@ class AuditEvent(models.Model):
         BROWSER = "browser", "Browser"
         CLI = "cli", "Command line"
         SYSTEM = "system", "System (worker, scheduler)"
+        API = "api", "API (a personal token)"
 
     # The name at the time ("alice", "system", "cli"), kept if the user is deleted later. The
     # chain's hash covers this text, never actor_id (which becomes NULL when a user is deleted).
@@ -426,6 +434,7 @@ class OutboundEmail(models.Model):
         TAM_REVOCATION = "tam_revocation", "Revocation request to the TAM"
         REMINDER = "reminder", "Reminder to the owners"
         AUDIT_CHECKPOINT = "audit_checkpoint", "Audit log checkpoint to the administrators"
+        COMPROMISE_NOTICE = "compromise_notice", "Compromise notice to the team and custodians"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -439,6 +448,19 @@ class OutboundEmail(models.Model):
         Environment, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     to = models.JSONField(default=list)
+    cc = models.JSONField(default=list, blank=True)
+    # Where the TAM's answer goes: the person who sent it and the team addresses.
+    reply_to = models.JSONField(default=list, blank=True)
+    # Threading with an earlier email about the same request or certificate (RFC 5322 3.6.4).
+    in_reply_to = models.CharField(max_length=255, blank=True)
+    references = models.TextField(blank=True)
+    # What the email is about, for the outbox's links and the threading above.
+    signing_request = models.ForeignKey(
+        "SigningRequest", null=True, blank=True, on_delete=models.SET_NULL, related_name="emails"
+    )
+    certificate = models.ForeignKey(
+        "Certificate", null=True, blank=True, on_delete=models.SET_NULL, related_name="emails"
+    )
     subject = models.CharField(max_length=255)
     body_text = models.TextField()
     body_html = models.TextField(blank=True)
@@ -580,6 +602,8 @@ class Profile(models.Model):
     # Owner reminders of the environments where they are requester or custodian (administrators:
     # of every environment). On by default: an owner who never opened the page still hears.
     receives_reminders = models.BooleanField(default=True)
+    # Signs the emails they send to the TAM, with their name, so Treezor can call back.
+    phone = models.CharField(max_length=32, blank=True)
 
     def __str__(self) -> str:
         return f"profile of {self.user}"
@@ -628,3 +652,44 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"invitation of {self.email}"
+
+
+class ApiToken(models.Model):
+    """A personal API token (issue 17): what a script may do on its owner's behalf.
+
+    The secret is shown once and only its SHA-256 is kept; ``prefix`` (its first characters)
+    names it on pages. Its scopes never exceed the owner's roles at the moment of use: both are
+    checked at each call. It expires (a year at most), can be revoked, and stops with its owner.
+    """
+
+    class Scope(models.TextChoices):
+        READ = "read", "Read"
+        REQUEST = "request", "Request"
+        CUSTODY = "custody", "Custody"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, editable=False)
+    token_sha256 = models.CharField(max_length=64, unique=True, editable=False)
+    environments = models.ManyToManyField(Environment, related_name="api_tokens")
+    scopes = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.CheckConstraint(
+                condition=Q(token_sha256__regex=r"^[0-9a-f]{64}$"),  # noqa: S106 - a pattern
+                name="api_token_sha256_hex",
+            ),
+            models.UniqueConstraint(fields=["user", "name"], name="one_token_name_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"API token {self.name} of {self.user}"

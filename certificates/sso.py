@@ -1,5 +1,5 @@
 """Single sign-on through OpenID Connect (allauth's openid_connect provider, provider_id "sso"),
-configured by CERTDESK_OIDC_ISSUER / _CLIENT_ID / _CLIENT_SECRET (README, "Single sign-on").
+configured by CERTDESK_OIDC_ISSUER / _CLIENT_ID / _CLIENT_SECRET (docs/guide/sso.md).
 
 What certdesk adds to allauth 65's provider, which checks the ID token's signature, audience
 and expiry, and its issuer against the discovery document only:

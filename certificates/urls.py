@@ -2,6 +2,7 @@ from allauth.account import views as allauth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from certificates import api
 from certificates.views import (
     calendar,
     certificates,
@@ -12,6 +13,7 @@ from certificates.views import (
     profile,
     requests,
     settings,
+    tokens,
     wizard,
 )
 
@@ -34,6 +36,9 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("accounts/second-factor/", core.second_factor_required, name="second_factor_required"),
     path("profile/", profile.profile, name="profile"),
+    # Personal API tokens (issue 17): made, listed and revoked by their owner.
+    path("profile/tokens/", tokens.token_list, name="api_tokens"),
+    path("profile/tokens/<int:pk>/revoke/", tokens.token_revoke, name="api_token_revoke"),
     # An invited person chooses their password; token_urlsafe's alphabet is the slug's.
     path("invitations/<slug:token>/", invitations.accept, name="invitation_accept"),
     # The request wizard, one URL per step; the state lives in the session between steps.
@@ -50,6 +55,9 @@ urlpatterns = [
     path("certificates/", lists.certificate_list, name="certificate_list"),
     path("requests/", lists.request_list, name="request_list"),
     path("audit/", lists.audit_log, name="audit_log"),
+    # The two lists as CSV, with the same filters and limits as their pages (issue 16).
+    path("certificates/export.csv", lists.certificate_list_csv, name="certificate_list_csv"),
+    path("audit/export.csv", lists.audit_log_csv, name="audit_log_csv"),
     path("environments/<slug:slug>/send/", requests.send_to_tam, name="send_to_tam"),
     path("environments/<slug:slug>/csrs.zip", requests.csr_archive, name="csr_archive"),
     path("certificates/upload/", certificates.upload, name="certificate_upload"),
@@ -94,6 +102,13 @@ urlpatterns = [
     path("settings/people/", settings.people, name="settings_people"),
     path("settings/people/invite/", settings.invite, name="settings_invite"),
     path("settings/people/locked/", settings.login_locks, name="settings_login_locks"),
+    # Every person's API tokens, each revocable (issue 17).
+    path("settings/people/tokens/", tokens.all_tokens, name="settings_api_tokens"),
+    path(
+        "settings/people/tokens/<int:pk>/revoke/",
+        tokens.any_token_revoke,
+        name="settings_api_token_revoke",
+    ),
     path(
         "settings/people/<int:pk>/deactivate/",
         settings.user_deactivate,
@@ -118,4 +133,6 @@ urlpatterns = [
     path("calendar/", calendar.calendar_page, name="calendar"),
     # token_urlsafe's alphabet is the slug converter's: letters, digits, '-' and '_'.
     path("calendar/<slug:token>.ics", calendar.calendar_feed, name="calendar_feed"),
+    # The REST API for scripts and pipelines (issue 17): token auth, its schema and reference.
+    path("api/v1/", api.urls()),
 ]

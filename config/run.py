@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 STOP_GRACE_SECONDS = 10
@@ -43,6 +44,25 @@ def _stop(children: dict[str, subprocess.Popen[bytes]]) -> None:
             child.wait()
 
 
+def site_url_warning(site_url: str, port: str) -> str | None:
+    """The start-up line when the emails' links (``CERTDESK_SITE_URL``) name another port than
+    the one served here, else None: a link to :8000 while the site is on :8001 opens nothing
+    (or another program)."""
+    try:
+        parts = urlsplit(site_url)
+        configured = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        configured = None
+    if configured is not None and str(configured) == str(port).strip():
+        return None
+    return (
+        f"certdesk: WARNING: CERTDESK_SITE_URL is {site_url}, but this site is served on port "
+        f"{port}: the links in its emails will not open it. Set "
+        f"CERTDESK_SITE_URL=http://127.0.0.1:{port} (or leave it unset), unless a proxy serves "
+        "certdesk at that address."
+    )
+
+
 def _first_run_banner() -> None:
     """While no one can log in: issue the one-time setup code at the first start (a WARNING
     line "certdesk: first-run setup code: ..." in this console) and say where it goes."""
@@ -67,6 +87,22 @@ def _first_run_banner() -> None:
         )
 
 
+def _start_banner(port: str) -> None:
+    """What the console says before the three processes start: where to open certdesk, a
+    warning when the emails' links point elsewhere, where emails go, the first-run code."""
+    from django.conf import settings
+
+    mail = getattr(settings, "EMAIL_FILE_PATH", None)
+    print(f"certdesk: open http://127.0.0.1:{port}/ in your browser.")
+    if (warning := site_url_warning(settings.CERTDESK_SITE_URL, port)) is not None:
+        print(warning)
+    if mail:
+        print(f"certdesk: emails are written as files under {mail}")
+    else:
+        print(f"certdesk: emails are sent through {settings.EMAIL_BACKEND}")
+    _first_run_banner()
+
+
 def main() -> int:
     # Everything web, worker and beat create (the database, broker messages, beat's schedule,
     # mail, cache) is for the owner only; the children inherit this umask. Settings also create
@@ -77,16 +113,9 @@ def main() -> int:
     import django
 
     django.setup()
-    from django.conf import settings
 
     port = os.environ.get("PORT", "8000")
-    mail = getattr(settings, "EMAIL_FILE_PATH", None)
-    print(f"certdesk: open http://127.0.0.1:{port}/ in your browser.")
-    if mail:
-        print(f"certdesk: emails are written as files under {mail}")
-    else:
-        print(f"certdesk: emails are sent through {settings.EMAIL_BACKEND}")
-    _first_run_banner()
+    _start_banner(port)
     print("certdesk: starting web, worker and beat; press Ctrl-C to stop them all.", flush=True)
 
     children = {name: subprocess.Popen(cmd) for name, cmd in _commands(port).items()}

@@ -42,7 +42,7 @@ CERTDESK_PRIVATE_SQLITE_FILE = ""
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="" if PRODUCTION else DEVELOPMENT_SECRET_KEY)
 # Former keys, still accepted (never used to sign) while SECRET_KEY is rotated: sessions stay
-# valid until the fallback is removed (README, Operations).
+# valid until the fallback is removed (docs/operations.md).
 # https://docs.djangoproject.com/en/5.2/ref/settings/#secret-key-fallbacks
 SECRET_KEY_FALLBACKS: list[str] = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list(
@@ -50,7 +50,8 @@ ALLOWED_HOSTS = env.list(
 )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-# Private keys are encrypted with the first of these and decrypted with any (rotation: README).
+# Private keys are encrypted with the first of these and decrypted with any (rotation:
+# docs/operations.md).
 # Unset on a laptop: the key file below is created at first use (certificates/keyfiles.py),
 # never when the settings are imported; production refuses to start without the variable.
 CERTDESK_ENCRYPTION_KEYS: list[str] = env.list("CERTDESK_ENCRYPTION_KEYS", default=[])
@@ -89,13 +90,15 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     # Accounts (login, e-mail flows, reauthentication), second factors, single sign-on and the
-    # list of a person's sessions: django-allauth (README, "Accounts").
+    # list of a person's sessions: django-allauth (docs/guide/accounts.md).
     "allauth",
     "allauth.account",
     "allauth.mfa",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
     "allauth.usersessions",
+    # The REST API (certificates/api/, issue 17): django-ninja, here for its Swagger UI files.
+    "ninja",
     "certificates",
 ]
 
@@ -177,7 +180,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
         # secure_delete: freed content is zeroed, so a destroyed key leaves no bytes behind
-        # (with the checkpoint of certificates/dbfiles.py; README, "Operations").
+        # (with the checkpoint of certificates/dbfiles.py; docs/operations.md).
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
         "PRAGMA secure_delete=ON;",
     }
@@ -380,7 +383,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=CERTDESK_LOGIN_COOLOFF_MINUTES)
 # stops guesses at one account spread over many addresses (a botnet); per address stops one
 # source trying a few passwords on every account (spraying). The combination ("this user from
 # this address") would stop neither. The price: anyone can lock an account for the cool-off by
-# failing on purpose, which the bounded cool-off and an administrator's unlock (README) answer.
+# failing on purpose, which the bounded cool-off and an administrator's unlock
+# (docs/operations.md) answer.
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 # Kept off: a success would wipe the counts of its address too, so an attacker holding any
 # account could log in with it between guesses at another and never be locked out.
@@ -510,7 +514,13 @@ CERTDESK_REQUEST_MAX_BYTES = CERTDESK_UPLOAD_MAX_BYTES * 2 + 64 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = CERTDESK_REQUEST_MAX_BYTES
 # Uploaded files stay in memory up to the body limit, so none is ever spooled to a temp file.
 FILE_UPLOAD_MAX_MEMORY_SIZE = CERTDESK_REQUEST_MAX_BYTES
-CERTDESK_SITE_URL = env.str("CERTDESK_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Links in emails: by default the address `make run` serves (config/run.py, PORT included).
+CERTDESK_SITE_URL = env.str(
+    "CERTDESK_SITE_URL", default=f"http://127.0.0.1:{env.int('PORT', default=8000)}"
+).rstrip("/")
+# REST API (issue 17): calls a minute per API token, counted in the cache; past it, 429 with
+# Retry-After. 0: no limit.
+CERTDESK_API_RATE_LIMIT = env.int("CERTDESK_API_RATE_LIMIT", default=120)
 # Every certdesk command must name its user (--user USERNAME, whose roles then apply); off: a
 # command without --user acts as the server operator, who holds the encryption keys anyway.
 CERTDESK_CLI_REQUIRE_USER = env.bool("CERTDESK_CLI_REQUIRE_USER", default=False)

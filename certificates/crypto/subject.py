@@ -8,6 +8,7 @@ the real ISO 3166-1 list, host-name Common Names and the upper bounds of RFC 528
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from urllib.parse import urlsplit
@@ -121,18 +122,32 @@ class Subject:
             f"{short_name} = {_openssl_escape(value)}" for _, short_name, value in self._present()
         )
 
+    def human_oneline(self) -> str:
+        """The same line for people to read: letters in UTF-8, not OpenSSL's ``\\XX`` escapes.
+
+        ``ST = Île-de-France`` where :meth:`openssl_oneline` writes ``ST = \\C3\\8Ele-de-France``:
+        what ``openssl req -noout -subject -nameopt oneline,-esc_msb`` prints. Quoting, the
+        escaped ``\\`` and ``"`` and control characters (``\\0A``) stay as OpenSSL writes them,
+        so a value cannot pretend to be two fields.
+        """
+        return ", ".join(
+            f"{short_name} = {_openssl_escape(value, utf8=True)}"
+            for _, short_name, value in self._present()
+        )
+
     def as_dict(self) -> dict[str, str]:
         return {field.name: getattr(self, field.name) for field in fields(self)}
 
 
-def name_openssl_oneline(name: x509.Name) -> str:
+def name_openssl_oneline(name: x509.Name, *, utf8: bool = False) -> str:
     """Every attribute of ``name`` in its encoded order, as OpenSSL 3 prints it by default.
 
     Unlike :meth:`Subject.openssl_oneline`, which formats certdesk's fields in the table's
     order, this shows what the CSR itself holds (an imported CSR may order its attributes
     differently): ``openssl req -noout -subject`` of the stored file, escaping included.
     Attributes outside the table are shown by their dotted OID; several in one part are joined
-    by `` + ``, as OpenSSL does.
+    by `` + ``, as OpenSSL does. With ``utf8``, letters beyond ASCII are written as themselves
+    (``-nameopt oneline,-esc_msb``), for people to read: see :func:`name_human_oneline`.
     """
     short_names = {oid: short for _, oid, short in _ATTRIBUTES}
     parts = []
@@ -142,18 +157,71 @@ def name_openssl_oneline(name: x509.Name) -> str:
             raw = attribute.value
             value = raw.decode("latin-1") if isinstance(raw, bytes) else raw
             label = short_names.get(attribute.oid, attribute.oid.dotted_string)
-            values.append(f"{label} = {_openssl_escape(value)}")
+            values.append(f"{label} = {_openssl_escape(value, utf8=utf8)}")
         parts.append(" + ".join(values))
     return ", ".join(parts)
 
 
-def csr_subject_oneline(csr_pem: bytes) -> str:
-    """The subject of a stored CSR exactly as it is in the file (see name_openssl_oneline)."""
+def name_human_oneline(name: x509.Name) -> str:
+    """:func:`name_openssl_oneline` for people: ``ST = Île-de-France``, not ``\\C3\\8E...``."""
+    return name_openssl_oneline(name, utf8=True)
+
+
+def _load_csr(csr_pem: bytes) -> x509.CertificateSigningRequest:
     try:
-        csr = x509.load_pem_x509_csr(csr_pem)
+        return x509.load_pem_x509_csr(csr_pem)
     except ValueError as error:
         raise CryptoError("The stored CSR cannot be read.", code="csr_unreadable") from error
-    return name_openssl_oneline(csr.subject)
+
+
+def csr_subject_oneline(csr_pem: bytes) -> str:
+    """The subject of a stored CSR exactly as it is in the file (see name_openssl_oneline)."""
+    return name_openssl_oneline(_load_csr(csr_pem).subject)
+
+
+def csr_subject_human(csr_pem: bytes) -> str:
+    """The subject of a stored CSR in its own order, letters in UTF-8 (name_human_oneline)."""
+    return name_human_oneline(_load_csr(csr_pem).subject)
+
+
+# One OpenSSL escape: of a byte, as in \C3, or of a character, as in \\ or \".
+_ESCAPE = re.compile(r"\\(?:([0-9A-Fa-f]{2})|(.))", re.DOTALL)
+
+
+def human_subject(text: str) -> str:
+    """A subject line written by OpenSSL (``oneline``) with its letters back in UTF-8.
+
+    ``ST = \\C3\\8Ele-de-France`` becomes ``ST = Île-de-France``. Only the escapes of bytes
+    above 0x7f that spell whole UTF-8 characters are turned back into letters; ``\\\\``,
+    ``\\"`` and control characters (``\\0A``) keep their escapes, and anything that is not valid
+    UTF-8 is left exactly as it was. A line already in that form comes back unchanged, so
+    certificates stored before and after issue 16 read the same. Invisible characters (format
+    and control characters beyond ASCII: bidirectional overrides, zero-width spaces) keep their
+    escapes too, so what is shown is what the certificate holds.
+    """
+    out: list[str] = []
+    pending: list[tuple[int, str]] = []  # escaped high bytes, decoded together
+
+    def flush() -> None:
+        if pending:
+            out.append(_readable(bytes(byte for byte, _ in pending)))
+            pending.clear()
+
+    position = 0
+    for match in _ESCAPE.finditer(text):
+        if match.start() != position:
+            flush()
+            out.append(text[position : match.start()])
+        position = match.end()
+        hex_digits = match.group(1)
+        if hex_digits is not None and int(hex_digits, 16) > 0x7F:
+            pending.append((int(hex_digits, 16), match.group(0)))
+            continue
+        flush()
+        out.append(match.group(0))
+    flush()
+    out.append(text[position:])
+    return "".join(out)
 
 
 def check_table_name(name: x509.Name, *, what: str = "The CSR's subject") -> None:
@@ -200,6 +268,25 @@ def check_table_name(name: x509.Name, *, what: str = "The CSR's subject") -> Non
         )
 
 
+# Characters a reader cannot see or that reorder the text around them (U+202E, U+200B, U+0085):
+# shown as OpenSSL's escapes of their bytes even in the readable form.
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def _readable(data: bytes) -> str:
+    """UTF-8 bytes as letters; invalid bytes and invisible characters as ``\\XX`` escapes."""
+    text = data.decode("utf-8", errors="surrogateescape")
+    out = []
+    for char in text:
+        if 0xDC80 <= ord(char) <= 0xDCFF:  # a byte that was not UTF-8
+            out.append(f"\\{ord(char) - 0xDC00:02X}")
+        elif unicodedata.category(char) in _INVISIBLE:
+            out.append("".join(f"\\{byte:02X}" for byte in char.encode("utf-8")))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
 # OpenSSL's character classes (crypto/asn1/charmap.h) for the flags of the "oneline" name option:
 # RFC 2253 escaping, with ESC_QUOTE (values that need it are put in double quotes instead),
 # control characters and every byte above 0x7f written as \XX.
@@ -207,13 +294,22 @@ _BACKSLASHED = frozenset(b'"\\')
 _QUOTED = frozenset(b",+;<>")
 
 
-def _openssl_escape(value: str) -> str:
+def _openssl_escape(value: str, *, utf8: bool = False) -> str:
     # Port of do_buf()/do_esc_char() in crypto/asn1/a_strex.c, on the UTF-8 bytes of the value.
+    # ``utf8``: without ESC_MSB (``-nameopt oneline,-esc_msb``), bytes above 0x7f are written
+    # as they are, so the UTF-8 letters come out whole.
     data = value.encode("utf-8")
     out: list[str] = []
+    raw = bytearray()
     quotes = False
     last = len(data) - 1
     for index, byte in enumerate(data):
+        if utf8 and byte > 0x7F:
+            raw.append(byte)
+            continue
+        if raw:
+            out.append(_readable(bytes(raw)))
+            raw.clear()
         if byte > 0x7F or byte < 0x20 or byte == 0x7F:
             out.append(f"\\{byte:02X}")
         elif byte in _BACKSLASHED:
@@ -232,6 +328,8 @@ def _openssl_escape(value: str) -> str:
             out.append("#")
         else:
             out.append(chr(byte))
+    if raw:
+        out.append(_readable(bytes(raw)))
     text = "".join(out)
     return f'"{text}"' if quotes else text
 

@@ -8,6 +8,8 @@ environments are only the user's, so a filter cannot widen that.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -16,8 +18,10 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from certificates.audit_wording import actions_matching_words
 from certificates.models import AuditEvent, Certificate, Environment, Purpose, SigningRequest
 from certificates.selectors import CertificateStatus
+from certificates.selectors.audit import AuditPerson
 
 
 def _ignored(what: str) -> dict[str, str]:
@@ -56,7 +60,42 @@ class ListFilterForm(forms.Form):
         return self.environments_by_slug.get(slug) if slug else None
 
 
+# Not shown unless asked for (one click, ``?show=all``): certificates that are of no use any more.
+HIDDEN_BY_DEFAULT = (CertificateStatus.SUPERSEDED.value, CertificateStatus.REVOKED.value)
+SHOW_ALL = "all"
+
+_HEX_DIGITS = re.compile(r"[0-9a-f]+")
+
+
+def search_filter(text: str) -> Q:
+    """What the certificate search matches: the Common Name (a part of it, any case), the
+    serial (typed with or without colons or spaces, any case, leading zeros or not, whole or a
+    part) and the SHA-256 fingerprint (the same, as OpenSSL prints it or as hex)."""
+    text = " ".join(text.split())
+    match = Q(signing_request__common_name__icontains=text)
+    digits = re.sub(r"[\s:]", "", text).lower()
+    if digits and _HEX_DIGITS.fullmatch(digits):
+        # Serials are stored as uppercase hex without leading zeros (format "X"); OpenSSL
+        # prints them with a leading zero and colons.
+        match |= Q(serial__iexact=digits.lstrip("0") or "0") | Q(serial__icontains=digits)
+        match |= Q(fingerprint__contains=digits)
+    return match
+
+
 class CertificateFilterForm(ListFilterForm):
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Search",
+        help_text="Common Name, serial or fingerprint.",
+        widget=forms.TextInput(attrs={"type": "search"}),
+    )
+    show = forms.ChoiceField(
+        required=False,
+        choices=[("", "In use"), (SHOW_ALL, "All, superseded and revoked included")],
+        widget=forms.HiddenInput,
+        error_messages=_ignored("view"),
+    )
     purpose = forms.ChoiceField(
         required=False,
         choices=[("", "All purposes"), *Purpose.choices],
@@ -71,9 +110,22 @@ class CertificateFilterForm(ListFilterForm):
         error_messages=_ignored("status"),
     )
 
-    def filter(self, certificates: QuerySet[Certificate]) -> QuerySet[Certificate]:
-        """``certificates`` must come from ``certificates_with_status`` (it filters on status)."""
+    field_order = ["q", "environment", "purpose", "status", "show"]  # noqa: RUF012
+
+    def shows_all(self) -> bool:
+        """Superseded and revoked certificates are listed: asked for (``?show=all``), or the
+        status filter names one of them."""
         chosen = self.chosen()
+        return chosen.get("show") == SHOW_ALL or chosen.get("status") in HIDDEN_BY_DEFAULT
+
+    def filter(
+        self, certificates: QuerySet[Certificate], *, hide: bool = True
+    ) -> QuerySet[Certificate]:
+        """``certificates`` must come from ``certificates_with_status`` (it filters on status).
+        With ``hide`` (the default), superseded and revoked ones stay out unless shown."""
+        chosen = self.chosen()
+        if text := chosen.get("q", "").strip():
+            certificates = certificates.filter(search_filter(text))
         if environment := self.chosen_environment():
             certificates = certificates.filter(signing_request__environment=environment)
         if purpose := chosen.get("purpose"):
@@ -81,7 +133,13 @@ class CertificateFilterForm(ListFilterForm):
         if status := chosen.get("status"):
             # Q, because the type checker does not see the ``status`` annotation as a field.
             certificates = certificates.filter(Q(status=status))
+        if hide and not self.shows_all():
+            certificates = certificates.exclude(Q(status__in=HIDDEN_BY_DEFAULT))
         return certificates
+
+    def hidden(self, certificates: QuerySet[Certificate]) -> QuerySet[Certificate]:
+        """Of ``certificates`` (filtered with ``hide=False``), those the default view hides."""
+        return certificates.filter(Q(status__in=HIDDEN_BY_DEFAULT))
 
 
 class RequestFilterForm(ListFilterForm):
@@ -131,6 +189,7 @@ class AuditFilterForm(ListFilterForm):
     actor = forms.CharField(
         required=False,
         max_length=150,
+        label="Person",
         help_text="A user name, or cli or system.",
     )
     action = forms.CharField(
@@ -142,12 +201,47 @@ class AuditFilterForm(ListFilterForm):
     date_to = forms.DateField(required=False, label="To", widget=DateInput(), **_DATE_OPTIONS)
 
     def __init__(
-        self, data: Any = None, *, environments: list[Environment], actions: list[str]
+        self,
+        data: Any = None,
+        *,
+        environments: list[Environment],
+        actions: list[str],
+        person_lookup: Callable[[str], AuditPerson | None] | None = None,
     ) -> None:
         super().__init__(data, environments=environments)
         self.actions = actions
-        # A <datalist> offers the known actions and still accepts a typed prefix, without JS.
+        self.person_lookup = person_lookup
+        self.person: AuditPerson | None = None
+        # A <datalist> offers the known actions and people and still accepts a typed prefix or
+        # name, without JS.
         self.fields["action"].widget.attrs["list"] = "audit-actions"
+        self.fields["actor"].widget.attrs["list"] = "audit-people"
+
+    def clean_actor(self) -> str:
+        name: str = self.cleaned_data.get("actor", "").strip()
+        if not name or self.person_lookup is None:
+            return name
+        self.person = self.person_lookup(name)
+        if self.person is None:
+            raise forms.ValidationError(
+                f"Nobody called “{name}” appears in this log; this filter was ignored."
+            )
+        return name
+
+    def clean_action(self) -> list[str] | str:
+        """A known action (its code or its words), or the start of a family of known ones;
+        anything else is explained and ignored."""
+        text: str = self.cleaned_data.get("action", "").strip()
+        if not text or text in self.actions:
+            return text
+        by_words = [code for code in actions_matching_words(text) if code in self.actions]
+        if by_words:
+            return by_words
+        if any(action.startswith(text) for action in self.actions):
+            return text
+        raise forms.ValidationError(
+            f"No event in this log has an action “{text}”; this filter was ignored."
+        )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -163,8 +257,15 @@ class AuditFilterForm(ListFilterForm):
         if environment := self.chosen_environment():
             events = events.filter(environment=environment)
         if actor := chosen.get("actor", "").strip():
-            events = events.filter(actor_label__iexact=actor)
-        if action := chosen.get("action", "").strip():
+            # The name at the time, or the person's own events recorded under an older name.
+            match = Q(actor_label__iexact=actor)
+            if self.person is not None and self.person.user_id is not None:
+                match |= Q(actor_id=self.person.user_id)
+            events = events.filter(match)
+        action = chosen.get("action")
+        if isinstance(action, list):  # the words of an action: its code(s)
+            events = events.filter(action__in=action)
+        elif action:
             # A known action matches itself only (request.sent_to_tam is not request.sent...);
             # anything else is the start of a family: "request." or "settings".
             events = events.filter(

@@ -1,4 +1,5 @@
-"""A signing request's forms (views/requests.py): cancel, sent by hand, the PKCS#12 download."""
+"""A signing request's forms (views/requests.py): cancel, sent by hand, the PKCS#12 download,
+the message to the TAM of the send and resend pages."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from typing import Any
 
 from django import forms
 
-from certificates.forms.base import AccessibleForm, DayField
+from certificates.forms.base import AccessibleForm, DayField, forget_pasted_key
+from certificates.services.errors import ServiceError
+from certificates.services.tam import MESSAGE_REFUSED, tam_message_carries_key, tam_message_clean
 
 
 class CancelRequestForm(AccessibleForm):
@@ -19,6 +22,30 @@ class CancelRequestForm(AccessibleForm):
         help_text="For example: a typo in the Common Name. It stays on the request's page and "
         "in the audit log.",
     )
+
+
+class TamMessageForm(AccessibleForm):
+    """The optional "Message to your TAM" of the send and resend pages: plain text, first in
+    the email. Its rules (length, control characters) are ``services.tam.tam_message_clean``'s;
+    private-key material is the outgoing guard's refusal, and never shown back here."""
+
+    message = forms.CharField(
+        label="Message to your TAM",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Plain text, a few sentences, shown first in the email: for example, which "
+        "earlier CSR this one replaces. Leave it empty for the standard email.",
+    )
+
+    def clean_message(self) -> str:
+        text: str = self.cleaned_data.get("message") or ""
+        if tam_message_carries_key(text):
+            forget_pasted_key(self, "message")
+            raise forms.ValidationError(MESSAGE_REFUSED)
+        try:
+            return tam_message_clean(text)
+        except ServiceError as error:
+            raise forms.ValidationError(error.message) from None
 
 
 class MarkSentForm(AccessibleForm):

@@ -114,6 +114,10 @@ def prepare_renewals_choice(value: bool | None) -> str:
 class EnvironmentForm(forms.Form):
     """Add (with a slug) or edit (with the choice of removing the CA bundle) an environment."""
 
+    # May be saved empty, but nothing can be emailed without it: its label does not say
+    # "(optional)" (templates/certificates/_field.html, certdesk_text.marked_optional).
+    expected_fields = ("tam_emails",)
+
     name = forms.CharField(max_length=64)
     slug = forms.CharField(
         required=False,
@@ -141,6 +145,14 @@ class EnvironmentForm(forms.Form):
         label="Signature set required",
         required=False,
         help_text="PCI DSS services need a second, signature certificate with its own key.",
+    )
+    copy_team_on_tam_emails = forms.BooleanField(
+        label="Copy the team on emails to the TAM",
+        required=False,
+        initial=True,
+        help_text="Every email to the TAM (CSRs, renewal, revocation) copies the team addresses "
+        "above, so the team sees what Treezor answers. Answers go to the person who sent the "
+        "email and to the team addresses either way.",
     )
     prepare_renewals = forms.TypedChoiceField(
         label="Prepare renewals automatically",

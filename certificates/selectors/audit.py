@@ -1,13 +1,21 @@
 """Reading the audit log: verifying its chain (certificates/auditchain.py says what a link
-covers and why)."""
+covers and why), and the rows of its page and CSV export (actions in words, targets linked)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from django.urls import reverse
 
 from certificates import auditchain
+from certificates.audit_wording import action_words
 from certificates.keyfiles import audit_key
-from certificates.models import AuditEvent
+from certificates.models import AuditEvent, SigningRequest
 
 
 @dataclass(frozen=True)
@@ -84,3 +92,177 @@ def audit_chain_verify(
 
 def _when(checkpoint: auditchain.Checkpoint) -> str:
     return checkpoint.at.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+# --- the audit log page and its CSV export (issue 16) ----------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditPerson:
+    """Whom the "Person" filter names: an account (its events under any name it had), or only
+    a label events carry (cli, system, expiry scan...)."""
+
+    label: str
+    user_id: int | None
+
+
+def audit_person(name: str, events: QuerySet[AuditEvent]) -> AuditPerson | None:
+    """The person called ``name`` (any case) among the accounts, or among the labels of
+    ``events`` (what the reader may see); None if nobody is. One or two queries."""
+    user = get_user_model().objects.filter(username__iexact=name).first()
+    if user is not None:
+        return AuditPerson(label=user.get_username(), user_id=user.pk)
+    if events.filter(actor_label__iexact=name).exists():
+        return AuditPerson(label=name, user_id=None)
+    return None
+
+
+def audit_people_names() -> list[str]:
+    """The names the Person filter suggests: every account's, and certdesk's own actors."""
+    names = list(get_user_model().objects.order_by("username").values_list("username", flat=True))
+    return [*names, "cli", "system"]
+
+
+@dataclass(frozen=True)
+class AuditLink:
+    text: str
+    url: str
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One event as the page shows it: its action in words, and what it is about, linked."""
+
+    event: AuditEvent
+    words: str
+    target: AuditLink | None
+
+    @property
+    def details(self) -> list[tuple[str, str]]:
+        return list(detail_items(self.event.details))
+
+
+def _target_link(
+    event: AuditEvent, *, request_of_key: dict[str, int], administrator: bool
+) -> AuditLink | None:
+    """Where the event's target lives, for a reader: the request, the certificate, or (for
+    administrators, who manage people) the person. Other targets are shown without a link."""
+    kind, target_id = event.target_type, event.target_id
+    if not target_id.isdecimal():
+        return None
+    if kind == "signingrequest":
+        return AuditLink(f"Request #{target_id}", reverse("request_detail", args=[target_id]))
+    if kind == "certificate":
+        return AuditLink(
+            f"Certificate #{target_id}", reverse("certificate_detail", args=[target_id])
+        )
+    if kind == "key" and target_id in request_of_key:
+        request_id = request_of_key[target_id]
+        return AuditLink(f"Request #{request_id}", reverse("request_detail", args=[request_id]))
+    if not administrator:
+        return None
+    environment = event.environment if event.environment_id is not None else None
+    if kind == "user":
+        return AuditLink("People", reverse("settings_people"))
+    if kind == "membership" and environment is not None:
+        return AuditLink(
+            f"Members of {environment.name}", reverse("settings_members", args=[environment.slug])
+        )
+    if kind == "environment" and environment is not None and str(environment.pk) == target_id:
+        return AuditLink(
+            f"{environment.name} settings",
+            reverse("settings_environment_edit", args=[environment.slug]),
+        )
+    if kind == "companyprofile":
+        return AuditLink("Company profile", reverse("settings_company"))
+    if kind == "outboundemail":
+        return AuditLink("Outbox", reverse("outbox"))
+    return None
+
+
+def audit_rows(events: Iterable[AuditEvent], *, administrator: bool) -> list[AuditRow]:
+    """The page's rows, in one query more at most (the requests of the keys named)."""
+    events = list(events)
+    key_ids = [e.target_id for e in events if e.target_type == "key" and e.target_id.isdecimal()]
+    request_of_key = (
+        {
+            str(key_id): pk
+            for key_id, pk in SigningRequest.objects.filter(key_id__in=key_ids).values_list(
+                "key_id", "pk"
+            )
+        }
+        if key_ids
+        else {}
+    )
+    return [
+        AuditRow(
+            event=event,
+            words=action_words(event.action),
+            target=_target_link(event, request_of_key=request_of_key, administrator=administrator),
+        )
+        for event in events
+    ]
+
+
+def detail_items(details: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """``details`` as (key, value) text pairs, nested keys dotted, lists joined: a page shows
+    "reason: superseded", never a raw dict. The template escapes both halves."""
+    if isinstance(details, dict):
+        for key, value in details.items():
+            name = f"{prefix}{key}"
+            if isinstance(value, dict) and value:
+                yield from detail_items(value, prefix=f"{name}.")
+            else:
+                yield name, _detail_text(value)
+    elif details not in (None, "", [], {}):
+        yield prefix.rstrip(".") or "details", _detail_text(details)
+
+
+def _detail_text(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(_detail_text(item) for item in value) or "—"
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {_detail_text(item)}" for key, item in value.items()) or "—"
+    return str(value)
+
+
+AUDIT_CSV_HEADER = (
+    "Time (UTC)",
+    "Person",
+    "From",
+    "OS user",
+    "Action",
+    "Action code",
+    "Target",
+    "Target type",
+    "Target id",
+    "Environment",
+    "IP",
+    "Details",
+)
+
+# Rows read from the database at a time while an export streams.
+EXPORT_CHUNK = 500
+
+
+def audit_csv_rows(events: QuerySet[AuditEvent]) -> Iterator[list[str]]:
+    """The export's rows, read ``EXPORT_CHUNK`` at a time: a large log never sits in memory."""
+    for event in events.select_related("environment").iterator(chunk_size=EXPORT_CHUNK):
+        yield [
+            event.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+            event.actor_label,
+            event.get_origin_display() if event.origin else "",
+            event.os_user,
+            action_words(event.action),
+            event.action,
+            event.target_label,
+            event.target_type,
+            event.target_id,
+            event.environment.name if event.environment is not None else "",
+            event.ip or "",
+            "; ".join(f"{key}: {value}" for key, value in detail_items(event.details)),
+        ]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
 from certificates import crypto
 from certificates.calendar_format import CalendarEvent
@@ -40,11 +41,13 @@ def calendar_feed_owner(*, token: str) -> AbstractBaseUser | None:
 
 
 def calendar_events(*, user: AbstractBaseUser, now: datetime) -> list[CalendarEvent]:
-    """Two events per certificate in service (not being revoked) of the environments ``user``
-    may view, in one query: a replaced or revoked certificate has no renewal to plan, and its
-    events leave the feed.
+    """Two all-day events per certificate in service (not being revoked) of the environments
+    ``user`` may view, in one query: a replaced or revoked certificate has no renewal to plan,
+    and its events leave the feed.
 
-    The UIDs depend only on the certificate, so a client updates an event instead of adding a
+    The days are certdesk's (``TIME_ZONE``): the day the renewal window opens and the day the
+    certificate expires; the exact notAfter, as OpenSSL prints it, is in the description. The
+    UIDs depend only on the certificate, so a client updates an event instead of adding a
     second one when the feed is fetched again.
     """
     lead = timedelta(days=int(settings.CERTDESK_RENEWAL_LEAD_DAYS))
@@ -65,7 +68,7 @@ def calendar_events(*, user: AbstractBaseUser, now: datetime) -> list[CalendarEv
         events.append(
             CalendarEvent(
                 uid=f"cert-{certificate.pk}-renewal@certdesk",
-                start=certificate.not_after - lead,
+                day=timezone.localdate(certificate.not_after - lead),
                 summary=f"Renewal window opens: {name}",
                 description=description,
                 url=url,
@@ -74,7 +77,7 @@ def calendar_events(*, user: AbstractBaseUser, now: datetime) -> list[CalendarEv
         events.append(
             CalendarEvent(
                 uid=f"cert-{certificate.pk}-expiry@certdesk",
-                start=certificate.not_after,
+                day=timezone.localdate(certificate.not_after),
                 summary=f"Expires: {name}",
                 description=description,
                 url=url,

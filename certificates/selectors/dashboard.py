@@ -5,16 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from certificates.models import Certificate, Environment, Purpose, SigningRequest
-from certificates.permissions import Action, environments_for
+from certificates.models import Certificate, Environment, OutboundEmail, Purpose, SigningRequest
+from certificates.permissions import Action, environments_for, is_administrator
 from certificates.selectors.email_states import EmailState, latest_tam_emails
 from certificates.selectors.status import (
     CertificateStatus,
     certificates_in_service,
+    certificates_with_status,
     days_left,
     may_renew,
     status_of,
@@ -157,3 +159,101 @@ def dashboard_rows(user: object, *, now: datetime | None = None) -> list[Dashboa
             cells.append(cell)
         rows.append(DashboardRow(environment=environment, cells=cells, can_request=can_request))
     return rows
+
+
+@dataclass(frozen=True)
+class AttentionItem:
+    """One line of the dashboard's "Needs attention": how many, and the list that shows them."""
+
+    key: str
+    label: str
+    count: int
+    url: str
+    help: str
+
+
+def _list_url(name: str, **query: str) -> str:
+    return reverse(name) + "?" + urlencode(query)
+
+
+def needs_attention(
+    user: object,
+    *,
+    environments: list[Environment],
+    own_failed_emails: int = 0,
+    now: datetime | None = None,
+) -> list[AttentionItem]:
+    """What waits for someone in the environments ``user`` may see, each a count linking to
+    the filtered list that shows exactly those rows: renewals due, CSRs not sent, revocations
+    waiting for Treezor, emails failed (administrators: the outbox's; others: their own, shown
+    on the dashboard). Three queries, whatever the number of rows."""
+    now = now or timezone.now()
+    counts = (
+        certificates_with_status(now=now)
+        .filter(signing_request__environment__in=environments)
+        .aggregate(
+            due=Count("pk", filter=Q(status=CertificateStatus.RENEWAL_DUE.value)),
+            waiting=Count("pk", filter=Q(status=CertificateStatus.REVOCATION_REQUESTED.value)),
+        )
+    )
+    not_sent = SigningRequest.objects.filter(
+        environment__in=environments, status=SigningRequest.Status.READY
+    ).count()
+    items = [
+        AttentionItem(
+            key="renewals",
+            label="Renewals due",
+            count=counts["due"],
+            url=_list_url("certificate_list", status=CertificateStatus.RENEWAL_DUE.value),
+            help="Certificates in their last month: renew them with a new key.",
+        ),
+        AttentionItem(
+            key="not_sent",
+            label="CSRs not sent",
+            count=not_sent,
+            url=_list_url("request_list", status=SigningRequest.Status.READY.value),
+            help="Ready requests nobody has sent to the TAM yet.",
+        ),
+        AttentionItem(
+            key="revocations",
+            label="Revocations waiting for Treezor",
+            count=counts["waiting"],
+            url=_list_url("certificate_list", status=CertificateStatus.REVOCATION_REQUESTED.value),
+            help="Record Treezor's confirmation on each certificate's page once it comes.",
+        ),
+    ]
+    if is_administrator(user):  # type: ignore[arg-type]
+        emails = OutboundEmail.objects.aggregate(
+            failed=Count("pk", filter=Q(status=OutboundEmail.Status.FAILED)),
+            refused=Count("pk", filter=Q(status=OutboundEmail.Status.REFUSED)),
+        )
+        items.append(
+            AttentionItem(
+                key="emails",
+                label="Emails failed",
+                count=emails["failed"],
+                url=_list_url("outbox", status=OutboundEmail.Status.FAILED.value),
+                help="Not delivered yet: certdesk retries, then gives up. The outbox says why.",
+            )
+        )
+        if emails["refused"]:
+            items.append(
+                AttentionItem(
+                    key="refused",
+                    label="Emails refused by the outgoing guard",
+                    count=emails["refused"],
+                    url=_list_url("outbox", status=OutboundEmail.Status.REFUSED.value),
+                    help="They carried private-key material and were never sent.",
+                )
+            )
+    else:
+        items.append(
+            AttentionItem(
+                key="emails",
+                label="Emails failed",
+                count=own_failed_emails,
+                url="#failed-emails-heading",
+                help="Emails you asked certdesk to send to the TAM that were not delivered.",
+            )
+        )
+    return items

@@ -37,15 +37,17 @@ def subject_of(signing_request: SigningRequest) -> crypto.Subject:
 
 
 def stored_subject(signing_request: SigningRequest) -> str:
-    """The subject exactly as the stored CSR holds it, as `openssl req -noout -subject` shows
-    it: what Treezor will read, not a re-formatting of certdesk's fields. A draft has no CSR
-    yet: its fields then, in the same format."""
+    """The subject exactly as the stored CSR holds it, in its own order, as
+    `openssl req -noout -subject -nameopt oneline,-esc_msb` shows it: what Treezor will read,
+    not a re-formatting of certdesk's fields, with its letters in UTF-8 for people (pages and
+    emails: "Île-de-France", not OpenSSL's ``\\C3\\8E`` escapes). A draft has no CSR yet: its
+    fields then, in the same format."""
     if signing_request.csr_pem:
         try:
-            return crypto.csr_subject_oneline(signing_request.csr_pem.encode("ascii", "replace"))
+            return crypto.csr_subject_human(signing_request.csr_pem.encode("ascii", "replace"))
         except crypto.CryptoError:
             pass
-    return subject_of(signing_request).openssl_oneline()
+    return subject_of(signing_request).human_oneline()
 
 
 def open_requests(

@@ -238,8 +238,8 @@ def _warnings(request: SigningRequest, leaf: x509.Certificate, now: datetime) ->
     asked = subject_of(request)
     if got != asked:
         warnings.append(
-            f"The certificate's subject ({got.openssl_oneline()}) differs from the request's "
-            f"({asked.openssl_oneline()}). Check with your TAM that this is intended."
+            f"The certificate's subject ({got.human_oneline()}) differs from the request's "
+            f"({asked.human_oneline()}). Check with your TAM that this is intended."
         )
     if request.purpose == Purpose.MTLS and not crypto.has_client_auth_eku(leaf):
         warnings.append(
@@ -371,7 +371,8 @@ def _install(
         pem=crypto.certificate_to_pem(leaf).decode("ascii"),
         chain_pem=crypto.certificates_to_pem(chain).decode("ascii"),
         serial=format(leaf.serial_number, "X"),
-        subject=crypto.Subject.from_x509_name(leaf.subject).openssl_oneline(),
+        # For people: letters in UTF-8, not OpenSSL's \XX escapes (issue 16).
+        subject=crypto.Subject.from_x509_name(leaf.subject).human_oneline(),
         issuer=crypto.describe_name(leaf.issuer),
         not_before=leaf.not_valid_before_utc,
         not_after=leaf.not_valid_after_utc,

@@ -147,6 +147,7 @@ def environment_create(
     api_host: str = "",
     signature_required: bool = False,
     prepare_renewals: bool | None = None,
+    copy_team_on_tam_emails: bool = True,
     ca_bundle: bytes = b"",
 ) -> Environment:
     """Add a Treezor environment; ``slug`` defaults to the slugified name and is never changed.
@@ -176,6 +177,7 @@ def environment_create(
                 api_host=api_host,
                 signature_required=signature_required,
                 prepare_renewals=prepare_renewals,
+                copy_team_on_tam_emails=copy_team_on_tam_emails,
                 ca_bundle=crypto.certificates_to_pem(bundle).decode("ascii"),
             )
             audit_record(
@@ -191,6 +193,7 @@ def environment_create(
                     "api_host": api_host,
                     "signature_required": signature_required,
                     "prepare_renewals": prepare_renewals,
+                    "copy_team_on_tam_emails": copy_team_on_tam_emails,
                     "ca_bundle": ca_bundle_summary(bundle),
                 },
             )
@@ -214,9 +217,11 @@ def environment_update(
     api_host: str = "",
     signature_required: bool = False,
     prepare_renewals: bool | None = None,
+    copy_team_on_tam_emails: bool | None = None,
     ca_bundle: bytes | None = None,
 ) -> Environment:
-    """Change an environment. ``ca_bundle``: None keeps the current one, empty bytes remove it.
+    """Change an environment. ``ca_bundle``: None keeps the current one, empty bytes remove it;
+    ``copy_team_on_tam_emails`` (Cc the team on every email to the TAM): None keeps it.
 
     The slug never changes: it is in bookmarks, emails and audit events.
     """
@@ -243,6 +248,9 @@ def environment_update(
                 "signature_required": signature_required,
                 "prepare_renewals": prepare_renewals,
             }
+            # None keeps the current choice (callers that do not show the checkbox).
+            if copy_team_on_tam_emails is not None:
+                new_values["copy_team_on_tam_emails"] = copy_team_on_tam_emails
             changed: dict[str, Any] = {
                 field: [getattr(current, field), value]
                 for field, value in new_values.items()

@@ -1,10 +1,11 @@
 """The outbox: an email is a row first, then a worker claims it once and sends it.
 
-Delivery is at-least-once, never lost, and duplicates only in one narrow case (README, "Reminders
-and the outbox"): a worker killed after the SMTP server accepted a message but before the row
-says ``sent``. The row then stays ``sending``; once that is older than the Celery hard time limit
-(no live worker can still be sending it: the limit would have killed it), the next claim or the
-expiry scan sends it again, with the same Message-ID so the copy is recognisable.
+Delivery is at-least-once, never lost, and duplicates only in one narrow case
+(docs/operations.md, "Reminders and the outbox"): a worker killed after the SMTP server accepted
+a message but before the row says ``sent``. The row then stays ``sending``; once that is older
+than the Celery hard time limit (no live worker can still be sending it: the limit would have
+killed it), the next claim or the expiry scan sends it again, with the same Message-ID so the copy
+is recognisable.
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from certificates import crypto, emails
-from certificates.models import AuditEvent, Environment, OutboundEmail, Reminder
+from certificates.models import (
+    AuditEvent,
+    Certificate,
+    Environment,
+    OutboundEmail,
+    Reminder,
+    SigningRequest,
+)
 
 # The policy's numbers live below the services, the retry schedule beside the send task
 # (certificates/tasks.py); these three are re-exported for the callers that read them here.
@@ -138,6 +146,8 @@ def outbound_email_queue(
     composed: emails.ComposedEmail,
     environment: Environment | None = None,
     submission_token: uuid.UUID | None = None,
+    signing_request: SigningRequest | None = None,
+    certificate: Certificate | None = None,
 ) -> OutboundEmail:
     """Store the email and queue its sending once the caller's transaction commits.
 
@@ -149,7 +159,14 @@ def outbound_email_queue(
     not a silent failure in a worker: :class:`KeyMaterialRefused`, recorded as ``email.refused``
     (callers that roll back on it use :func:`atomic_keeping_refusals`).
     """
-    email = outbound_email_build(actor=actor, kind=kind, composed=composed, environment=environment)
+    email = outbound_email_build(
+        actor=actor,
+        kind=kind,
+        composed=composed,
+        environment=environment,
+        signing_request=signing_request,
+        certificate=certificate,
+    )
     email.submission_token = submission_token
     return outbound_emails_queue([email])[0]
 
@@ -160,9 +177,14 @@ def outbound_email_build(
     kind: str,
     composed: emails.ComposedEmail,
     environment: Environment | None = None,
+    signing_request: SigningRequest | None = None,
+    certificate: Certificate | None = None,
 ) -> OutboundEmail:
     """The outbox row for ``composed``, not saved yet, once the outgoing guard let it through
-    (or :class:`KeyMaterialRefused`, recorded: see :func:`outbound_email_queue`)."""
+    (or :class:`KeyMaterialRefused`, recorded: see :func:`outbound_email_queue`).
+
+    ``signing_request`` and ``certificate``: what the email is about (the outbox page links
+    them; a later email about the same thing threads with it, ``selectors.threads``)."""
     attachments = [
         {"filename": a.filename, "content": a.content, "mimetype": a.mimetype}
         for a in composed.attachments
@@ -174,6 +196,8 @@ def outbound_email_build(
         body_html=composed.body_html,
         attachments=attachments,
         message_id="<probe@certdesk.invalid>",
+        cc=composed.cc,
+        reply_to=composed.reply_to,
     )
     if emails.carries_private_key(probe):
         raise refuse_key_material(
@@ -192,6 +216,12 @@ def outbound_email_build(
         kind=kind,
         environment=environment,
         to=composed.to,
+        cc=composed.cc,
+        reply_to=composed.reply_to,
+        in_reply_to=composed.in_reply_to,
+        references=" ".join(composed.references),
+        signing_request=signing_request,
+        certificate=certificate,
         subject=composed.subject,
         body_text=composed.body_text,
         body_html=composed.body_html,
@@ -311,6 +341,10 @@ def outbound_email_deliver(*, email_id: int) -> str:
         attachments=list(email.attachments),
         # Stored with the row: a retry of this row keeps it, another database never reuses it.
         message_id=email.message_id,
+        cc=list(email.cc or []),
+        reply_to=list(email.reply_to or []),
+        in_reply_to=email.in_reply_to,
+        references=email.references.split(),
     )
     if emails.carries_private_key(message):
         reason = "Refused by the outgoing guard: it carries private-key material."
@@ -405,6 +439,8 @@ def _tell_sender_it_failed(email: OutboundEmail, reason: str, *, refused: bool =
                 body_html=html,
             ),
             environment=email.environment,
+            signing_request=email.signing_request,
+            certificate=email.certificate,
         )
     except KeyMaterialRefused:
         # Recorded as ``email.refused`` already; the dashboard notice still tells the sender.

@@ -15,6 +15,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from certificates.models import Invitation, Membership
 from certificates.services.admin_checks import require_administrator
+from certificates.services.api_tokens import api_tokens_revoke_all
 from certificates.services.audit import Actor, audit_record
 from certificates.services.errors import ServiceError
 
@@ -54,8 +55,8 @@ def _user_roles(user: User) -> dict[str, str]:
 
 def user_deactivate(*, actor: Actor, user: User) -> User:
     """Close ``user``'s account: no login, no session, no role, no calendar feed, no reminder,
-    no invitation link. Their sessions end at once (allauth's list of them, each deleted from
-    the session store), not at their next request.
+    no invitation link, no API token (revoked). Their sessions end at once (allauth's list of
+    them, each deleted from the session store), not at their next request.
 
     Users are never deleted (their audit events name them, and a deletion would rewrite those
     events' actor): deactivation is the way out, and ``user_reactivate`` the way back. Their
@@ -96,6 +97,8 @@ def user_deactivate(*, actor: Actor, user: User) -> User:
         sessions = list(UserSession.objects.filter(user=current))
         for session in sessions:
             session.end()
+        # Their API tokens stop for good (the API also refuses an inactive owner's token).
+        tokens_revoked = api_tokens_revoke_all(user=current)
         audit_record(
             actor=actor,
             action="settings.user_deactivated",
@@ -104,6 +107,7 @@ def user_deactivate(*, actor: Actor, user: User) -> User:
                 **_account_details(current),
                 "sessions_ended": len(sessions),
                 "invitation_withdrawn": bool(withdrawn),
+                "api_tokens_revoked": tokens_revoked,
             },
         )
     user.is_active = False

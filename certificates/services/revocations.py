@@ -7,14 +7,18 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from certificates import crypto, emails
 from certificates.models import Certificate, Key, OutboundEmail, Revocation
 from certificates.permissions import Action
+from certificates.selectors.notices import compromise_notice_recipients
 from certificates.selectors.requests import stored_subject
+from certificates.selectors.threads import tam_thread
 from certificates.services.audit import Actor, audit_record
 from certificates.services.errors import ServiceError
 from certificates.services.keys import company_name
@@ -23,6 +27,10 @@ from certificates.services.outbox import (
     outbound_email_queue,
     refuse_key_material,
 )
+from certificates.services.reminders.wording import absolute, renewal_wizard_url
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 NOTE_REFUSED = (
     "The note carries private-key material, so certdesk refused it: nothing was recorded or "
@@ -36,19 +44,26 @@ NO_LONGER_NEEDED = (
 )
 
 
-def _revocation_email(certificate: Certificate, revocation: Revocation) -> emails.ComposedEmail:
+def _revocation_email(
+    certificate: Certificate, revocation: Revocation, sender: User | None
+) -> emails.ComposedEmail:
+    """The TAM's revocation request, signed by ``sender`` and answering the first email about
+    the certificate (its CSR's, the renewal request's)."""
     request = certificate.signing_request
     environment = request.environment
     company = company_name()
     urgent = revocation.reason == Revocation.Reason.KEY_COMPROMISE
+    signer = emails.sender_of(sender, environment)
+    thread = tam_thread(certificates=[certificate])
     context = {
+        "signature": signer.signature(company),
         "company": company,
         "environment": environment,
         "purpose": request.get_purpose_display(),
         "certificate": certificate,
         "serial": certificate.serial,
         "subject": stored_subject(request),
-        "certificate_subject": certificate.subject,
+        "certificate_subject": crypto.human_subject(certificate.subject),  # UTF-8 (issue 16)
         "fingerprint": crypto.format_fingerprint(certificate.fingerprint),
         "key_fingerprint": crypto.format_fingerprint(request.key.fingerprint),
         "not_after": crypto.openssl_date(certificate.not_after),
@@ -57,12 +72,71 @@ def _revocation_email(certificate: Certificate, revocation: Revocation) -> email
     }
     text, html = emails.render("tam_revocation", context)
     prefix = "URGENT: key compromise, revoke" if urgent else "Please revoke"
+    addressing = emails.tam_addressing(environment, signer)
     return emails.ComposedEmail(
-        to=list(environment.tam_emails),
+        to=addressing.to,
+        cc=addressing.cc,
+        reply_to=addressing.reply_to,
         subject=f"{prefix} {company}'s Treezor {environment.name} {request.get_purpose_display()} "
         f"certificate {certificate.serial}",
         body_text=text,
         body_html=html,
+        in_reply_to=thread.in_reply_to,
+        references=thread.references,
+    )
+
+
+def _reporter(actor: Actor) -> str:
+    """Who reported, as the team knows them: a person's name and address, else the origin."""
+    user = actor.user
+    if user is None:
+        return "The server operator (command line)" if actor.label == "cli" else "certdesk"
+    name = " ".join(p for p in (user.first_name.strip(), user.last_name.strip()) if p)
+    name = name or user.get_username()
+    return f"{name} ({user.email})" if user.email else name
+
+
+def _compromise_notice(
+    *, actor: Actor, certificate: Certificate, revocation: Revocation
+) -> OutboundEmail | None:
+    """Tell the environment's custodians and team addresses at once (issue 16): what happened,
+    who reported it, what certdesk did, what is left; never the key. None: nobody to tell."""
+    request = certificate.signing_request
+    environment = request.environment
+    recipients = compromise_notice_recipients(environment)
+    if not recipients:
+        return None
+    company = company_name()
+    context = {
+        "company": company,
+        "environment": environment,
+        "purpose": request.get_purpose_display(),
+        "common_name": request.common_name,
+        "certificate": certificate,
+        "fingerprint": crypto.format_fingerprint(certificate.fingerprint),
+        "not_after": crypto.openssl_date(certificate.not_after),
+        "revocation": revocation,
+        "reporter": _reporter(actor),
+        "reported_at": f"{timezone.localtime(revocation.requested_at):%Y-%m-%d %H:%M %Z}",
+        "tam_emailed": revocation.tam_notified_at is not None,
+        "tam": list(environment.tam_emails),
+        "replacement_url": renewal_wizard_url(certificate),
+        "certificate_url": absolute(reverse("certificate_detail", args=[certificate.pk])),
+    }
+    text, html = emails.render("compromise_notice", context)
+    return outbound_email_queue(
+        actor=actor,
+        kind=OutboundEmail.Kind.COMPROMISE_NOTICE,
+        composed=emails.ComposedEmail(
+            to=recipients,
+            subject=f"Key compromise reported: Treezor {environment.name} "
+            f"{request.get_purpose_display()} certificate {certificate.serial} "
+            f"({request.common_name})"[:255],
+            body_text=text,
+            body_html=html,
+        ),
+        environment=environment,
+        certificate=certificate,
     )
 
 
@@ -159,9 +233,10 @@ def _request_revocation(
         email = outbound_email_queue(
             actor=actor,
             kind=OutboundEmail.Kind.TAM_REVOCATION,
-            composed=_revocation_email(certificate, revocation),
+            composed=_revocation_email(certificate, revocation, actor.user),
             environment=environment,
             submission_token=submission_token,
+            certificate=certificate,
         )
         revocation.tam_notified_at = timezone.now()
         revocation.save(update_fields=["tam_notified_at"])
@@ -226,6 +301,7 @@ def revocation_report_compromise(
             note=note,
             submission_token=submission_token,
         )
+        notice = _compromise_notice(actor=actor, certificate=certificate, revocation=revocation)
         audit_record(
             actor=actor,
             action="key.compromised",
@@ -234,6 +310,9 @@ def revocation_report_compromise(
             details={
                 "certificate": certificate.pk,
                 "key_fingerprint": certificate.signing_request.key.fingerprint,
+                # The custodians and team addresses told at once (None: nobody to tell).
+                "notice": notice.pk if notice is not None else None,
+                "notice_to": list(notice.to) if notice is not None else [],
             },
         )
     return revocation

@@ -25,6 +25,7 @@ from certificates.forms import (
 from certificates.models import Certificate, Environment, Revocation
 from certificates.permissions import Action, environments_for, require, user_can
 from certificates.selectors.email_states import emails_about
+from certificates.selectors.incident import incident_of
 from certificates.selectors.keys import key_available, key_destroyable, key_holders
 from certificates.services import Actor, ServiceError
 from certificates.services.certificate_export import ExportPart
@@ -159,38 +160,62 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     key = signing_request.key
     can_custody = user_can(request.user, Action.CUSTODY, environment)
     status = selectors.status_of(certificate, now=now)
+    can_request = user_can(request.user, Action.REQUEST, environment)
+    email_states = emails_about(certificate)
+    # A missing reverse one-to-one raises RelatedObjectDoesNotExist, an AttributeError.
+    replaced_by = getattr(certificate, "replaced_by", None)
+    destroyable = key_destroyable(key)
+    renew_url = reverse("wizard_start") + "?" + urlencode({"renews": certificate.pk})
+    # Issue 16: after a compromise report, what was done and what is left, next action on top.
+    incident = incident_of(
+        certificate,
+        revocation=revocation,
+        emails=email_states,
+        replaced_by=replaced_by,
+        key_destroyable=destroyable,
+        renew_url=renew_url,
+        can_request=can_request,
+        can_custody=can_custody,
+    )
     return render(
         request,
         "certificates/certificate_detail.html",
         {
+            "incident": incident,
+            # "How to use" is no help for a key that must not be used any more.
+            "show_how_to_use": incident is None
+            and status
+            not in (
+                selectors.CertificateStatus.REVOKED,
+                selectors.CertificateStatus.REVOCATION_REQUESTED,
+            ),
             "certificate": certificate,
             "signing_request": signing_request,
             "environment": environment,
             "status": status,
             "may_renew": selectors.may_renew(certificate, status),
             "days_left": selectors.days_left(certificate.not_after, now),
-            # A missing reverse one-to-one raises RelatedObjectDoesNotExist, an AttributeError.
-            "replaced_by": getattr(certificate, "replaced_by", None),
+            "replaced_by": replaced_by,
             "openssl_dates": crypto.openssl_dates(leaf),
             "fingerprint": crypto.format_fingerprint(certificate.fingerprint),
             "chain": [crypto.describe_name(c.subject) for c in chain],
             "renewals": certificate.renewals.select_related("environment").order_by("-created_at"),
             "revocation": revocation,
-            "can_request": user_can(request.user, Action.REQUEST, environment),
+            "can_request": can_request,
             "can_custody": can_custody,
             "key_available": key_available(key),
             # Who to ask for the key, for a member who may not take it.
             "key_holders": None if can_custody else key_holders(environment),
-            "key_destroyable": key_destroyable(key),
+            "key_destroyable": destroyable,
             "cert_filename": crypto.treezor_filename(company, "cert", purpose),
             "chain_filename": crypto.treezor_filename(company, "chain", purpose),
             "key_filename": crypto.treezor_filename(company, "privatekey", purpose),
             "api_host": environment.api_host or EXAMPLE_HOSTS.get(environment.slug, "<api-host>"),
             "pkcs12_form": Pkcs12Form(),
             "confirm_form": RevocationConfirmedForm(initial={"confirmed_on": timezone.localdate()}),
-            "renew_url": reverse("wizard_start") + "?" + urlencode({"renews": certificate.pk}),
+            "renew_url": renew_url,
             "timeline": selectors.certificate_timeline(certificate),
-            "email_states": emails_about(certificate),
+            "email_states": email_states,
         },
     )
 

@@ -20,6 +20,9 @@ from django.views.decorators.http import require_GET
 
 from certificates import lockout, mfa_policy, selectors, services
 from certificates.forms import FirstAdminForm
+from certificates.permissions import is_administrator
+from certificates.selectors.checklist import first_run_checklist
+from certificates.selectors.dashboard import needs_attention
 from certificates.selectors.email_states import failed_emails_of
 from certificates.views import access
 
@@ -64,12 +67,33 @@ def first_run(request: HttpRequest) -> HttpResponse:
 
 
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """Home page: environments by purposes, each cell with its state and next action."""
+    """Home page: administrators' first-run checklist until it is done; what needs attention;
+    environments by purposes, each cell with its state and next action."""
     rows = selectors.dashboard_rows(request.user)
     # Issue 13: the sender of a TAM email that failed sees it here (and got an email).
     failed_emails = failed_emails_of(request.user)
+    checklist = first_run_checklist() if is_administrator(request.user) else None
+    attention = (
+        needs_attention(
+            request.user,
+            environments=[row.environment for row in rows],
+            own_failed_emails=len(failed_emails),
+        )
+        if rows
+        else []
+    )
     return render(
-        request, "certificates/dashboard.html", {"rows": rows, "failed_emails": failed_emails}
+        request,
+        "certificates/dashboard.html",
+        {
+            "rows": rows,
+            "failed_emails": failed_emails,
+            "checklist": checklist,
+            "attention": attention,
+            # Shown once the checklist is done, or at once when something is waiting.
+            "show_attention": bool(attention)
+            and (checklist is None or checklist.done or any(item.count for item in attention)),
+        },
     )
 
 

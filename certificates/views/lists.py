@@ -1,4 +1,5 @@
-"""The list pages: all certificates, all requests, the audit log.
+"""The list pages: all certificates, all requests, the audit log, and the CSV exports of the
+first and the last.
 
 Each page reads a constant number of queries whatever the number of rows: the visible
 environments (one), the row count and one page of rows (and, for the audit log, its distinct
@@ -8,7 +9,6 @@ actions). Filtering, sorting and paging all happen in the database, status inclu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -17,14 +17,17 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from certificates import crypto
+from certificates.audit_wording import action_words
+from certificates.csv_format import csv_lines
 from certificates.forms.lists import AuditFilterForm, CertificateFilterForm, RequestFilterForm
-from certificates.models import AuditEvent, Certificate, Purpose, SigningRequest
+from certificates.models import AuditEvent, Certificate, Environment, Purpose, SigningRequest
 from certificates.permissions import Action, environments_for, is_administrator, may_read_audit_log
 from certificates.selectors import (
     CertificateStatus,
@@ -32,6 +35,16 @@ from certificates.selectors import (
     days_left,
     status_of,
 )
+from certificates.selectors.audit import (
+    AUDIT_CSV_HEADER,
+    audit_csv_rows,
+    audit_people_names,
+    audit_person,
+    audit_rows,
+)
+from certificates.selectors.certificate_list import CERTIFICATE_CSV_HEADER, certificate_csv_rows
+from certificates.services import Actor
+from certificates.services.exports import audit_log_export, certificate_list_export
 
 PER_PAGE = 50
 
@@ -90,18 +103,30 @@ class CertificateRow:
         return "status-" + self.status.value.replace(" ", "-")
 
 
-@require_GET
-def certificate_list(request: HttpRequest) -> HttpResponse:
-    """Every certificate of the environments the user may view, soonest expiry first."""
-    now = timezone.now()
+def _certificates(
+    request: HttpRequest, now: datetime
+) -> tuple[CertificateFilterForm, QuerySet[Certificate], list[Environment]]:
+    """The certificates the user may view (their environments), with the filter form; the
+    queryset is not narrowed by the form yet."""
     environments = list(environments_for(request.user))
     form = CertificateFilterForm(request.GET, environments=environments)
-    certificates = form.filter(
+    certificates = (
         certificates_with_status(now=now)
         .filter(signing_request__environment__in=environments)
         .order_by("not_after", "pk")
     )
-    page = page_of(request, certificates)
+    return form, certificates, environments
+
+
+@require_GET
+def certificate_list(request: HttpRequest) -> HttpResponse:
+    """Every certificate of the environments the user may view, soonest expiry first; the
+    superseded and revoked ones only when asked for (``?show=all``)."""
+    now = timezone.now()
+    form, visible, environments = _certificates(request, now)
+    page = page_of(request, form.filter(visible))
+    shows_all = form.shows_all()
+    hidden = 0 if shows_all else form.hidden(form.filter(visible, hide=False)).count()
     return render(
         request,
         "certificates/certificate_list.html",
@@ -110,7 +135,35 @@ def certificate_list(request: HttpRequest) -> HttpResponse:
             **paging(page),
             "rows": [CertificateRow.of(certificate, now) for certificate in page],
             "has_environments": bool(environments),
+            "shows_all": shows_all,
+            # How many the default view leaves out, for the "show them" link (one count).
+            "hidden_count": hidden,
         },
+    )
+
+
+def csv_response(lines: Any, filename: str) -> StreamingHttpResponse:
+    """A CSV attachment, streamed line by line."""
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@require_GET
+@never_cache
+def certificate_list_csv(request: HttpRequest) -> StreamingHttpResponse:
+    """The certificate list as CSV, with the page's filters and search (the rows the user may
+    see, the superseded and revoked ones when shown): recorded, then streamed."""
+    now = timezone.now()
+    form, visible, _ = _certificates(request, now)
+    certificates = form.filter(visible)
+    certificate_list_export(
+        actor=Actor.from_request(request), filters=form.chosen(), rows=certificates.count()
+    )
+    return csv_response(
+        csv_lines(CERTIFICATE_CSV_HEADER, certificate_csv_rows(certificates, now=now)),
+        f"certdesk-certificates-{timezone.localdate():%Y-%m-%d}.csv",
     )
 
 
@@ -135,45 +188,10 @@ def request_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-@dataclass(frozen=True)
-class AuditRow:
-    event: AuditEvent
-
-    @property
-    def details(self) -> list[tuple[str, str]]:
-        return list(detail_items(self.event.details))
-
-
-def detail_items(details: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
-    """``details`` as (key, value) text pairs, nested keys dotted, lists joined: a page shows
-    "reason: superseded", never a raw dict. The template escapes both halves."""
-    if isinstance(details, dict):
-        for key, value in details.items():
-            name = f"{prefix}{key}"
-            if isinstance(value, dict) and value:
-                yield from detail_items(value, prefix=f"{name}.")
-            else:
-                yield name, _detail_text(value)
-    elif details not in (None, "", [], {}):
-        yield prefix.rstrip(".") or "details", _detail_text(details)
-
-
-def _detail_text(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list | tuple):
-        return ", ".join(_detail_text(item) for item in value) or "—"
-    if isinstance(value, dict):
-        return ", ".join(f"{key}: {_detail_text(item)}" for key, item in value.items()) or "—"
-    return str(value)
-
-
-@require_GET
-def audit_log(request: HttpRequest) -> HttpResponse:
-    """Administrators read every event; custodians the events of their environments only
-    (the people who may take keys answer for what happens to them); others get 403."""
+def _audit_events(request: HttpRequest) -> tuple[AuditFilterForm, QuerySet[AuditEvent]]:
+    """The events the user may read, filtered by the form (403 for those who may read none).
+    Administrators read every event; custodians the events of their environments only (the
+    people who may take keys answer for what happens to them)."""
     user = request.user
     if not may_read_audit_log(user):
         raise PermissionDenied(
@@ -185,16 +203,49 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     else:
         events = AuditEvent.objects.filter(environment__in=environments)
     actions = list(events.order_by("action").values_list("action", flat=True).distinct())
-    form = AuditFilterForm(request.GET, environments=environments, actions=actions)
+    readable = events
+    form = AuditFilterForm(
+        request.GET,
+        environments=environments,
+        actions=actions,
+        person_lookup=lambda name: audit_person(name, readable),
+    )
     events = events.select_related("environment").order_by("-created_at", "-pk")
-    page = page_of(request, form.filter(events))
+    return form, form.filter(events)
+
+
+@require_GET
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """The audit log, newest first: actions in words, targets linked, filters by environment,
+    person, action and days (403 for those who may not read it)."""
+    form, events = _audit_events(request)
+    page = page_of(request, events)
+    administrator = is_administrator(request.user)
     return render(
         request,
         "certificates/audit_log.html",
         {
             "form": form,
             **paging(page),
-            "rows": [AuditRow(event) for event in page],
-            "actions": actions,
+            "rows": audit_rows(page, administrator=administrator),
+            "actions": form.actions,
+            "action_options": [(action, action_words(action)) for action in form.actions],
+            # Administrators manage people: their filter suggests every name.
+            "people": audit_people_names() if administrator else [],
         },
+    )
+
+
+@require_GET
+@never_cache
+def audit_log_csv(request: HttpRequest) -> StreamingHttpResponse:
+    """The audit log as CSV, with the page's filters and the reader's limits: recorded (the
+    export is itself an event), then streamed a chunk at a time, up to that event."""
+    form, events = _audit_events(request)
+    export = audit_log_export(
+        actor=Actor.from_request(request), filters=form.chosen(), rows=events.count()
+    )
+    return csv_response(
+        csv_lines(AUDIT_CSV_HEADER, audit_csv_rows(events.filter(pk__lt=export.pk))),
+        f"certdesk-audit-log-{timezone.localdate():%Y-%m-%d}.csv",
     )

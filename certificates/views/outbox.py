@@ -1,8 +1,9 @@
 """The outbox page: every email certdesk sent or tried to send, for administrators.
 
 Superusers only (403 for everyone else; the login middleware sends anonymous visitors to the
-login page first). It lists when, to whom, what kind, the subject, status, attempts and the last
-error, newest first, 50 a page, filterable by status and kind. Bodies and attachments are never
+login page first). It lists when, to whom, what kind, the subject, what the email was about (a
+link to the request or certificate), status, attempts and the last error, newest first, 50 a
+page, filterable by status and kind. Bodies and attachments are never
 loaded, let alone shown: a refused email is refused because its content carried key material.
 
 Routed in ``certificates/urls.py``, at ``/outbox/``.
@@ -39,6 +40,10 @@ class OutboxRow:
     attempts: int
     error: str
     environment: str
+    # What the email was about (issue 16), for a link; None for emails about nothing in
+    # particular (checkpoints) or sent before certdesk recorded it.
+    signing_request_id: int | None = None
+    certificate_id: int | None = None
 
 
 def _withheld(text: str) -> str:
@@ -61,6 +66,8 @@ def _row(email: OutboundEmail) -> OutboxRow:
         attempts=email.attempts,
         error=_withheld(email.last_error),
         environment=email.environment.name if email.environment is not None else "",
+        signing_request_id=email.signing_request_id,
+        certificate_id=email.certificate_id,
     )
 
 

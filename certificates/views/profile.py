@@ -1,4 +1,4 @@
-"""Everyone's own Profile page: name, reminders, and links to the account pages (address,
+"""Everyone's own Profile page: name, phone, reminders, and links to the account pages (address,
 password, second factors, sessions) that django-allauth serves."""
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         initial={
             "first_name": user.first_name,
             "last_name": user.last_name,
+            "phone": current.phone,
             "receives_reminders": current.receives_reminders,
         },
     )
@@ -36,6 +37,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                 user=user,
                 first_name=form.cleaned_data["first_name"],
                 last_name=form.cleaned_data["last_name"],
+                phone=form.cleaned_data["phone"],
                 receives_reminders=form.cleaned_data["receives_reminders"],
             )
         except ServiceError as error:

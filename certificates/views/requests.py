@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -13,7 +14,8 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET, require_POST
 
 from certificates import crypto, selectors, services
-from certificates.forms import CancelRequestForm, MarkSentForm, Pkcs12Form
+from certificates.forms import CancelRequestForm, MarkSentForm, Pkcs12Form, forget_pasted_key
+from certificates.forms.requests import TamMessageForm
 from certificates.models import Certificate, OutboundEmail, SigningRequest
 from certificates.permissions import Action, user_can
 from certificates.selectors.email_states import emails_about, latest_tam_emails
@@ -238,10 +240,16 @@ def send_to_tam(request: HttpRequest, slug: str) -> HttpResponse:
             return redirect("request_resend", pk=wanted.pk)
         chosen = plan.ticked(wanted)
     conflict = selectors.same_purpose_conflict(chosen)
+    # The optional "Message to your TAM": checked on every submission (preview or send), so a
+    # refusal shows next to the field and the preview shows the message as it will be sent.
+    message_form = TamMessageForm(access.post_data(request))
+    message_ok = request.method == "POST" and message_form.is_valid()
     if request.method == "POST" and "send" in request.POST:
         token = parse_submission_token(request.POST.get("token"))
         if token is None:
             messages.error(request, STALE_FORM)
+        elif not message_ok:
+            messages.error(request, "Nothing was sent: correct the message to your TAM first.")
         else:
             try:
                 email = services.tam_send(
@@ -249,9 +257,10 @@ def send_to_tam(request: HttpRequest, slug: str) -> HttpResponse:
                     environment=environment,
                     signing_requests=chosen,
                     submission_token=token,
+                    message=message_form.cleaned_data["message"],
                 )
             except ServiceError as error:
-                access.show_refusal(request, error)
+                _show_message_refusal(request, error, message_form)
             else:
                 queued_message(request, email, "The CSRs are marked as sent.")
                 return redirect("dashboard")
@@ -259,7 +268,12 @@ def send_to_tam(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, selectors.same_purpose_message(*conflict))
     chosen = [r for r in chosen if r.status == SigningRequest.Status.READY]
     preview = (
-        tam_email_compose(environment=environment, signing_requests=chosen)
+        tam_email_compose(
+            environment=environment,
+            signing_requests=chosen,
+            sender=_person(request),
+            message=message_form.cleaned_data["message"] if message_ok else "",
+        )
         if chosen and environment.tam_emails and conflict is None
         else None
     )
@@ -283,10 +297,27 @@ def send_to_tam(request: HttpRequest, slug: str) -> HttpResponse:
             if chosen
             else [],
             "preview": preview,
+            "message_form": message_form,
             # A fresh one-time token per page: the send button's submissions share it.
             "token": uuid.uuid4(),
         },
     )
+
+
+def _person(request: HttpRequest) -> User | None:
+    """The signed-in person who signs the email (their name, phone, address)."""
+    user = request.user
+    return user if isinstance(user, User) else None
+
+
+def _show_message_refusal(
+    request: HttpRequest, error: ServiceError, message_form: TamMessageForm
+) -> None:
+    """The service's refusal; one about the message goes next to it, which never shows
+    private-key material back."""
+    access.show_refusal(request, error, message_form)
+    if "message" in error.errors:
+        forget_pasted_key(message_form, "message")
 
 
 @never_cache
@@ -303,19 +334,24 @@ def resend(request: HttpRequest, pk: int) -> HttpResponse:
             else f'Request #{signing_request.pk} was never sent to the TAM: use "Send to the TAM".',
         )
         return redirect(signing_request.get_absolute_url())
-    if request.method == "POST":
+    message_form = TamMessageForm(access.post_data(request))
+    message_ok = request.method == "POST" and message_form.is_valid()
+    if request.method == "POST" and "preview" not in request.POST:
         token = parse_submission_token(request.POST.get("token"))
         if token is None:
             messages.error(request, STALE_FORM)
+        elif not message_ok:
+            messages.error(request, "Nothing was sent: correct the message to your TAM first.")
         else:
             try:
                 email = services.tam_resend(
                     actor=Actor.from_request(request),
                     signing_request=signing_request,
                     submission_token=token,
+                    message=message_form.cleaned_data["message"],
                 )
             except ServiceError as error:
-                access.show_refusal(request, error)
+                _show_message_refusal(request, error, message_form)
             else:
                 queued_message(request, email, "Sent again.")
                 return redirect(signing_request.get_absolute_url())
@@ -329,10 +365,14 @@ def resend(request: HttpRequest, pk: int) -> HttpResponse:
             "tam_email": latest_tam_emails([signing_request]).get(signing_request.pk),
             "email_states": emails_about(signing_request),
             "preview": tam_email_compose(
-                environment=environment, signing_requests=[signing_request]
+                environment=environment,
+                signing_requests=[signing_request],
+                sender=_person(request),
+                message=message_form.cleaned_data["message"] if message_ok else "",
             )
             if environment.tam_emails
             else None,
+            "message_form": message_form,
             "token": uuid.uuid4(),
         },
     )

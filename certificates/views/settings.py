@@ -33,6 +33,7 @@ from certificates.forms.settings import (
 from certificates.models import CompanyProfile, Environment, Membership, Role
 from certificates.selectors.company import company_profile
 from certificates.selectors.environments import stored_ca_bundle
+from certificates.selectors.notices import reminding_nobody
 from certificates.selectors.people import people_rows
 from certificates.services.audit import Actor
 from certificates.services.company import SUBJECT_FIELDS
@@ -54,20 +55,29 @@ def _example_filename(profile: CompanyProfile) -> str:
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     """The settings overview: the company, each environment at a glance, and what to add."""
+    # Members counted in the one query, not one more per environment. In the order they were
+    # created, as people expect (Sandbox, then Production): a GROUP BY query ignores the
+    # model's default ordering, so it is explicit.
+    counted = Environment.objects.annotate(member_count=Count("memberships"))
     environments = [
         {
             "environment": environment,
             "bundle": stored_ca_bundle(environment),
             "member_count": environment.member_count,
         }
-        # Counted in the one query, not one more per environment.
-        for environment in Environment.objects.annotate(member_count=Count("memberships"))
+        for environment in counted.order_by("created_at", "pk")
     ]
     profile = company_profile()
     return render(
         request,
         "certificates/settings/home.html",
-        {"profile": profile, "example_filename": _example_filename(profile), "rows": environments},
+        {
+            "profile": profile,
+            "example_filename": _example_filename(profile),
+            "rows": environments,
+            # Issue 16: the ids of the environments whose reminders would reach nobody.
+            "reminding_nobody": reminding_nobody(Environment.objects.all()),
+        },
     )
 
 
@@ -122,6 +132,7 @@ def environment_add(request: HttpRequest) -> HttpResponse:
                 api_host=form.cleaned_data["api_host"],
                 signature_required=form.cleaned_data["signature_required"],
                 prepare_renewals=form.cleaned_data["prepare_renewals"],
+                copy_team_on_tam_emails=form.cleaned_data["copy_team_on_tam_emails"],
                 ca_bundle=form.ca_bundle or b"",
             )
         except ServiceError as error:
@@ -148,6 +159,7 @@ def environment_edit(request: HttpRequest, slug: str) -> HttpResponse:
         "api_host": environment.api_host,
         "signature_required": environment.signature_required,
         "prepare_renewals": prepare_renewals_choice(environment.prepare_renewals),
+        "copy_team_on_tam_emails": environment.copy_team_on_tam_emails,
     }
     form = EnvironmentForm(
         access.post_data(request),
@@ -166,6 +178,7 @@ def environment_edit(request: HttpRequest, slug: str) -> HttpResponse:
                 api_host=form.cleaned_data["api_host"],
                 signature_required=form.cleaned_data["signature_required"],
                 prepare_renewals=form.cleaned_data["prepare_renewals"],
+                copy_team_on_tam_emails=form.cleaned_data["copy_team_on_tam_emails"],
                 ca_bundle=form.ca_bundle,
             )
         except ServiceError as error:
@@ -178,7 +191,12 @@ def environment_edit(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "certificates/settings/environment_form.html",
-        {"form": form, "environment": environment, "bundle": stored_ca_bundle(environment)},
+        {
+            "form": form,
+            "environment": environment,
+            "bundle": stored_ca_bundle(environment),
+            "reminding_nobody": reminding_nobody([environment]),
+        },
     )
 
 
@@ -262,6 +280,7 @@ def members(request: HttpRequest, slug: str) -> HttpResponse:
             "administrators": administrators,
             "add_form": add_form,
             "roles": [(Role(role).label, text) for role, text in ROLE_EXPLANATIONS.items()],
+            "reminding_nobody": reminding_nobody([environment]),
         },
     )
 
@@ -297,7 +316,7 @@ def member_remove(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def invite(request: HttpRequest) -> HttpResponse:
     """Invite someone: their address, optionally their name, and a role per environment. They
     get a one-time link to choose their own password."""
-    environments = list(Environment.objects.order_by("name"))
+    environments = list(Environment.objects.order_by("created_at", "pk"))
     form = InviteForm(access.post_data(request), environments=environments)
     if request.method == "POST":
         # Inviting gives roles: the same password check as any other role change.

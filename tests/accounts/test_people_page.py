@@ -40,7 +40,7 @@ def row_of(response: Any, username: str) -> str:
     """The text of ``username``'s row of the People table."""
     page = response.content.decode()
     for row in re.findall(r"<tr>(.*?)</tr>", page, flags=re.S):
-        cells = re.findall(r"<td>(.*?)</td>", row, flags=re.S)
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)
         if cells and cells[0].strip() == username:
             return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", row)).split())
     raise AssertionError(f"no row for {username}")

@@ -156,7 +156,11 @@ def test_the_whole_journey(page: Page, live_server: LiveServer, tmp_path: Path) 
         page.get_by_label("What happened").fill("old laptop lost")
         page.get_by_role("button", name="Report and email the TAM now").click()
         expect(page.locator(".status-badge")).to_contain_text("Revocation requested")
-        (urgent,) = mail.outbox
+        # The TAM's urgent email, and (issue 16) the notice to the team and custodians.
+        (urgent,) = [m for m in mail.outbox if m.to == ["tam@treezor.example"]]
+        (notice,) = [m for m in mail.outbox if m is not urgent]
+        assert "team@acme.example" in notice.to
+        assert "PRIVATE KEY" not in notice.message().as_string()
         assert urgent.subject.startswith("URGENT: key compromise")
         assert first.serial in urgent.body
         assert "PRIVATE KEY" not in urgent.message().as_string()

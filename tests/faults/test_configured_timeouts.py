@@ -36,7 +36,7 @@ def test_the_default_timeouts_are_a_few_seconds(
     refused_url: str, probe: Callable[..., dict[str, Any]]
 ) -> None:
     """Unset, every wait is bounded by default: 3 s for Redis and for connecting to
-    PostgreSQL (the README's configuration table says so)."""
+    PostgreSQL (docs/configuration.md says so)."""
     options = probe(
         "options", REDIS_URL=refused_url, DATABASE_URL="postgres://certdesk@127.0.0.1:1/certdesk"
     )["options"]["value"]

@@ -1,4 +1,5 @@
-"""The private iCalendar feed: a secret URL per user, revocable, with the user's certificates."""
+"""The private iCalendar feed: a secret URL per user, revocable, with the user's certificates
+as all-day events (written by the `icalendar` library, issue 16), with an optional alarm."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import time_machine
 from django.contrib.auth.models import User
 from django.test import Client
 
-from certificates.calendar_format import ics_escape, ics_fold
 from certificates.models import AuditEvent, CalendarFeed, Environment, Membership
 from certificates.selectors.calendar import token_sha256
 from tests.support.reminders import DAY, NOW, make_certificate
@@ -62,7 +62,8 @@ def test_the_feed_lists_two_events_per_certificate_with_stable_uids(
     viewer: tuple[User, Client], sandbox: Environment
 ) -> None:
     """Without logging in, the feed is text/calendar with "Renewal window opens" 30 days before
-    notAfter and "Expires" at notAfter, stable UIDs, DTSTAMP, CRLF and 75-octet lines."""
+    notAfter and "Expires" on notAfter's day, as all-day events (issue 16), stable UIDs,
+    DTSTAMP, CRLF and 75-octet lines."""
     _, client = viewer
     certificate = make_certificate(sandbox, not_after=NOW + 90 * DAY)
     path = _create_feed(client)
@@ -82,9 +83,12 @@ def test_the_feed_lists_two_events_per_certificate_with_stable_uids(
     assert f"UID:cert-{pk}-expiry@certdesk" in lines
     assert "SUMMARY:Renewal window opens: Sandbox mTLS acme.com" in lines
     assert "SUMMARY:Expires: Sandbox mTLS acme.com" in lines
-    assert "DTSTART:20300530T120000Z" in lines  # NOW + 90 days
-    assert "DTSTART:20300430T120000Z" in lines  # 30 days before
+    assert "DTSTART;VALUE=DATE:20300530" in lines  # NOW + 90 days
+    assert "DTEND;VALUE=DATE:20300531" in lines  # one whole day
+    assert "DTSTART;VALUE=DATE:20300430" in lines  # 30 days before
+    assert not any(line.startswith("DTSTART:") for line in lines)  # no hour invented
     assert lines.count("DTSTAMP:20300301T120000Z") == 2
+    assert "BEGIN:VALARM" not in lines  # no alarm unless asked for
 
 
 def test_text_is_escaped_and_long_lines_folded_between_characters(
@@ -104,8 +108,6 @@ def test_text_is_escaped_and_long_lines_folded_between_characters(
         "SUMMARY:Expires: Bêta\\; EU\\, pré-prod \\\\ ünïcödé ωμέγα ελληνικά 日本語の環境名です "
         "mTLS acme.com"
     ) in _unfold(body.decode("utf-8"))
-    assert ics_escape("a\nb") == "a\\nb"
-    assert ics_fold("x" * 80) == "x" * 75 + "\r\n " + "x" * 5
 
 
 def test_another_environments_certificates_never_appear(

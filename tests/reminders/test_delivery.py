@@ -142,9 +142,10 @@ def test_the_send_task_retries_smtp_errors_with_backoff_and_a_bound() -> None:
 
 
 def test_the_backoff_is_the_documented_one_15_to_30_s_first_doubling_up_to_30_min() -> None:
-    """The README's schedule: retry n waits 30 s * 2**n (capped at 30 min) times a factor in
-    [0.5, 1.0]. Full jitter (Celery's own) retried after 1-6 s: never below half the nominal
-    delay now, never above it, and the whole series spans 46 min to 1 h 31 min."""
+    """The documented schedule (docs/operations.md): retry n waits 30 s * 2**n (capped at
+    30 min) times a factor in [0.5, 1.0]. Full jitter (Celery's own) retried after 1-6 s: never
+    below half the nominal delay now, never above it, and the whole series spans 46 min to
+    1 h 31 min."""
     from certificates.tasks import retry_delay
 
     lowest = [retry_delay(n, uniform=lambda low, high: low) for n in range(8)]

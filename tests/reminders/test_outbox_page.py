@@ -56,7 +56,7 @@ def test_administrators_see_when_to_whom_kind_subject_status_attempts_error(
         "Reminder to the owners",
         "Treezor Sandbox mTLS certificate expires in 14 days",
         "Failed",
-        "<td>3</td>",
+        '<td data-label="Attempts">3</td>',
         "SMTPDataError: (451, b&#x27;Try again later&#x27;)",
     ):
         assert text in page

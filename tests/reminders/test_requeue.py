@@ -142,8 +142,9 @@ def test_a_publish_failure_is_logged_and_leaves_the_email_queued_with_a_note(
 
 
 def test_beat_runs_the_requeue_pass_every_minute_and_drops_piled_up_runs() -> None:
-    """The schedule the README states: every CERTDESK_OUTBOX_REQUEUE_SECONDS (60 s by default);
-    runs queued while no worker took them expire instead of running one after the other."""
+    """The schedule docs/operations.md states: every CERTDESK_OUTBOX_REQUEUE_SECONDS (60 s by
+    default); runs queued while no worker took them expire instead of running one after the
+    other."""
     from certificates.tasks import outbox_requeue
 
     entry = settings.CELERY_BEAT_SCHEDULE["outbox-requeue"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command, get_commands, load_command_class
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from certificates import crypto, services
 from certificates.models import (
@@ -50,6 +52,8 @@ ACTING_COMMANDS = {
     "audit_checkpoint",
     # Administrators only; refusing everyone else: tests/accounts/test_invite_command.py.
     "invite_user",
+    # For oneself, or anyone by an administrator: tests/api/test_create_api_token.py.
+    "create_api_token",
 }
 # Prints a fresh random key; reads no setting and no row, so there is nobody to check.
 NOT_ACTING = {"generate_encryption_key"}
@@ -479,6 +483,13 @@ def arguments_of(
         "verify_audit_log": [],
         "audit_checkpoint": [],
         "invite_user": ["new@acme.example", "--environment=sandbox", "--role=viewer"],
+        "create_api_token": [
+            "admin",
+            "--name=pipeline",
+            "--environment=sandbox",
+            "--scope=read",
+            f"--expires={timezone.localdate() + timedelta(days=30):%Y-%m-%d}",
+        ],
     }[command]
 
 

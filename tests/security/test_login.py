@@ -193,7 +193,7 @@ def test_the_right_password_at_reentry_still_passes(client: Client, alice: User)
 
 
 def test_an_administrator_unlocks_a_user_from_the_command_line(client: Client, alice: User) -> None:
-    """`manage.py axes_reset_username alice` (README) lifts the lockout at once."""
+    """`manage.py axes_reset_username alice` (docs/operations.md) lifts the lockout at once."""
     for n in range(5):
         log_in(client, "alice", "wrong", ip=f"198.51.100.{n}")
     assert log_in(client, "alice", PASSWORD, ip="203.0.113.9").status_code == 429

@@ -22,6 +22,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -34,6 +35,7 @@ from django.utils import timezone
 from certificates import crypto, services
 from certificates.models import Environment, Membership, Role
 from certificates.services import Actor
+from certificates.services.api_tokens import api_token_create
 from certificates.services.calendar import calendar_feed_replace
 from certificates.views.access import LAST_AUTH_SESSION_KEY
 from certificates.views.wizard import SESSION_KEY as WIZARD_SESSION_KEY
@@ -134,6 +136,11 @@ MATRIX: dict[str, Case] = {
     "requests/": Case("GET", "/requests/", logged_in("200")),
     # Administrators, and custodians for their own environments.
     "audit/": Case("GET", "/audit/", (LOGIN, "403", "403", "403", "200", "200", "200")),
+    # The CSV exports (issue 16): the same readers and limits as their pages.
+    "certificates/export.csv": Case("GET", "/certificates/export.csv", logged_in("200")),
+    "audit/export.csv": Case(
+        "GET", "/audit/export.csv", (LOGIN, "403", "403", "403", "200", "200", "200")
+    ),
     "environments/<slug:slug>/send/": Case("GET", "/environments/sandbox/send/", SANDBOX_REQUEST),
     "environments/<slug:slug>/csrs.zip": Case(
         "GET", "/environments/sandbox/csrs.zip", SANDBOX_VIEW
@@ -319,6 +326,50 @@ MATRIX: dict[str, Case] = {
     ),
     # The Django admin: one page stands for all of it.
     "admin/": Case("GET", "/admin/", (ADMIN_LOGIN,) * 6 + ("200",)),
+    # --- API tokens and the REST API (issue 17) ---
+    "profile/tokens/": Case("GET", "/profile/tokens/", logged_in("200")),
+    # The viewer's token: its owner revokes it; anyone else's revocation of it is 404 here.
+    "profile/tokens/<int:pk>/revoke/": Case(
+        "POST",
+        "/profile/tokens/{api_token}/revoke/",
+        (LOGIN, "404", "302 /profile/tokens/", "404", "404", "404", "404"),
+    ),
+    "settings/people/tokens/": Case("GET", "/settings/people/tokens/", ADMINISTRATORS),
+    "settings/people/tokens/<int:pk>/revoke/": Case(
+        "POST",
+        "/settings/people/tokens/{api_token}/revoke/",
+        (*ADMINISTRATORS[:-1], "302 /settings/people/tokens/"),
+    ),
+    # The schema and its reference page are public; the API root is nothing.
+    "api/v1/schema": Case("GET", "/api/v1/schema", everyone("200")),
+    "api/v1/docs": Case("GET", "/api/v1/docs", everyone("200")),
+    "api/v1/": Case("GET", "/api/v1/", everyone("404")),
+    # A session cookie never opens the API: only a token does (tests/api/ for tokens).
+    "api/v1/environments": Case("GET", "/api/v1/environments", everyone("401")),
+    "api/v1/certificates": Case("GET", "/api/v1/certificates", everyone("401")),
+    "api/v1/certificates/<certificate_id>": Case(
+        "GET", "/api/v1/certificates/{certificate}", everyone("401")
+    ),
+    "api/v1/certificates/<certificate_id>/compromise": Case(
+        "POST", "/api/v1/certificates/{certificate}/compromise", everyone("401")
+    ),
+    "api/v1/certificates/<certificate_id>/revocation/confirm": Case(
+        "POST", "/api/v1/certificates/{certificate}/revocation/confirm", everyone("401")
+    ),
+    "api/v1/certificates/<certificate_id>/key": Case(
+        "POST", "/api/v1/certificates/{certificate}/key", everyone("401")
+    ),
+    "api/v1/requests": Case("GET", "/api/v1/requests", everyone("401")),
+    "api/v1/requests/<request_id>": Case("GET", "/api/v1/requests/{request}", everyone("401")),
+    "api/v1/requests/<request_id>/cancel": Case(
+        "POST", "/api/v1/requests/{ready}/cancel", everyone("401")
+    ),
+    "api/v1/requests/<request_id>/key": Case(
+        "POST", "/api/v1/requests/{ready}/key", everyone("401")
+    ),
+    "api/v1/environments/<slug>/send": Case(
+        "POST", "/api/v1/environments/sandbox/send", everyone("401")
+    ),
 }
 
 
@@ -420,6 +471,14 @@ def world(
             "membership": Membership.objects.get(user=viewer).pk,
             "person": viewer.pk,
             "token": calendar_feed_replace(actor=Actor.cli(), user=viewer),
+            "api_token": api_token_create(
+                actor=Actor.cli(),
+                user=viewer,
+                name="matrix",
+                environments=[sandbox],
+                scopes=["read"],
+                expires_on=timezone.localdate() + timedelta(days=30),
+            ).token.pk,
         },
         sandbox_secrets=[SANDBOX_COMMON_NAME, certificate.serial, certificate.fingerprint],
     )

@@ -3,7 +3,7 @@ the user may view (renewal window and expiry), none for a replaced, revoked or f
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -25,8 +25,9 @@ def _lead(settings: Any) -> None:
 def test_a_certificate_in_service_has_a_renewal_and_an_expiry_event(
     sandbox: Environment,
 ) -> None:
-    """The renewal window opens the lead before notAfter; the expiry is notAfter; the UIDs
-    name the certificate, so a calendar updates them rather than adding more."""
+    """The renewal window opens the lead before notAfter; the expiry is notAfter's day (all-day
+    events, issue 16); the UIDs name the certificate, so a calendar updates them rather than
+    adding more."""
     certificate = CertificateFactory.create(
         signing_request__environment=sandbox, not_after=NOW + 100 * DAY
     )
@@ -35,10 +36,10 @@ def test_a_certificate_in_service_has_a_renewal_and_an_expiry_event(
     renewal, expiry = calendar_events(user=viewer, now=NOW)
 
     assert renewal.uid == f"cert-{certificate.pk}-renewal@certdesk"
-    assert renewal.start == certificate.not_after - timedelta(days=30)
+    assert renewal.day == (certificate.not_after - timedelta(days=30)).date()
     assert renewal.summary == "Renewal window opens: Sandbox mTLS acme.com"
     assert expiry.uid == f"cert-{certificate.pk}-expiry@certdesk"
-    assert expiry.start == certificate.not_after
+    assert expiry.day == certificate.not_after.date()
     assert certificate.serial in expiry.description
     assert expiry.url.startswith("https://certdesk.example.com/requests/")
 
@@ -61,3 +62,18 @@ def test_replaced_revoked_and_foreign_certificates_have_no_events(
 
     assert uids == {f"cert-{current.pk}-renewal@certdesk", f"cert-{current.pk}-expiry@certdesk"}
     assert old.pk != current.pk
+
+
+def test_the_days_are_certdesks_days(sandbox: Environment, settings: Any) -> None:
+    """A certificate expiring at 23:30 UTC expires on the next day in Paris: the all-day event
+    is on the day certdesk's users live in (TIME_ZONE), not on UTC's."""
+    settings.TIME_ZONE = "Europe/Paris"
+    not_after = datetime(2030, 6, 30, 23, 30, tzinfo=UTC)
+    CertificateFactory.create(signing_request__environment=sandbox, not_after=not_after)
+    viewer = member("viewer", sandbox)
+
+    renewal, expiry = calendar_events(user=viewer, now=NOW)
+
+    assert expiry.day == date(2030, 7, 1)
+    assert renewal.day == date(2030, 6, 1)
+    assert "notAfter=Jun 30 23:30:00 2030 GMT" in expiry.description

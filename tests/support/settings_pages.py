@@ -18,5 +18,7 @@ def environment_data(environment: Environment, **changes: object) -> dict[str, o
     }
     if environment.signature_required:
         data["signature_required"] = "on"
+    if environment.copy_team_on_tam_emails:
+        data["copy_team_on_tam_emails"] = "on"
     data.update(changes)
     return data

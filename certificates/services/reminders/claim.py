@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from certificates import emails
 from certificates.models import Certificate, OutboundEmail, Reminder, SigningRequest
+from certificates.selectors.threads import Thread, about, tam_threads
 from certificates.services.audit import AuditEntry, audit_record_many
 from certificates.services.errors import ServiceError
 from certificates.services.outbox import outbound_email_build, outbound_emails_queue
@@ -49,6 +50,8 @@ class _Batch:
     )
     # The TAM's row of each certificate, as this batch leaves it (the owners' reminder says).
     tam_rows: dict[int, Reminder] = field(default_factory=dict)
+    # The earlier TAM emails each renewal email answers, by certificate (read once per batch).
+    threads: dict[int, Thread] = field(default_factory=dict)
 
 
 @dataclass
@@ -77,6 +80,17 @@ def _load(mine: Sequence[Reminder], certificates: Collection[int]) -> _Batch:
         # Locked, against a user sending the same CSR from the "Send to the TAM" page meanwhile.
         for request in renewals.select_for_update(of=("self",)).filter(renews__in=tam):
             batch.renewals[request.renews_id or 0].append(request)
+        # The certificate's own emails (its CSR's) and its renewal requests' (their CSRs').
+        batch.threads = tam_threads(
+            {
+                row.certificate_id: about(
+                    signing_requests=batch.renewals[row.certificate_id],
+                    certificates=[row.certificate],
+                )
+                for row in mine
+                if row.certificate_id in tam
+            }
+        )
     if owner - tam:
         for request in renewals.filter(renews__in=owner - tam):
             batch.renewals[request.renews_id or 0].append(request)
@@ -149,7 +163,15 @@ def _decide(
         return outcome(reminder, OutcomeStatus.SKIPPED, reason=decision.reason)
     assert certificate is not None  # a reminder of no candidate is always skipped
     if tam:
-        queued = _tam_email(reminder, certificate, decision, renewals, now, company)
+        queued = _tam_email(
+            reminder,
+            certificate,
+            decision,
+            renewals,
+            now,
+            company,
+            batch.threads.get(certificate.pk),
+        )
     else:
         composed = owner_reminder_compose(
             certificate=certificate,
@@ -175,6 +197,7 @@ def _tam_email(
     renewals: list[SigningRequest],
     now: datetime,
     company: str,
+    thread: Thread | None,
 ) -> ReminderOutcome | _Queued:
     attach, not_prepared, prepared = decision.attach, decision.not_prepared, None
     if decision.prepare is not None:
@@ -188,6 +211,7 @@ def _tam_email(
         company=company,
         ready=attach,
         already_sent=decision.already_sent,
+        thread=thread,
     )
     queued = _build(
         reminder,
@@ -195,6 +219,8 @@ def _tam_email(
         composed,
         OutboundEmail.Kind.TAM_RENEWAL,
         told=tam_row_reason(prepared=prepared, would_prepare=False, not_prepared=not_prepared),
+        # What it carries: the renewal CSR attached, else the one sent already.
+        signing_request=attach or decision.already_sent,
     )
     if isinstance(queued, _Queued):
         queued.attach = attach
@@ -211,6 +237,7 @@ def _build(
     kind: str,
     *,
     told: str = "",
+    signing_request: SigningRequest | None = None,
 ) -> ReminderOutcome | _Queued:
     try:
         email = outbound_email_build(
@@ -218,6 +245,8 @@ def _build(
             kind=kind,
             composed=composed,
             environment=certificate.signing_request.environment,
+            signing_request=signing_request,
+            certificate=certificate,
         )
     except ServiceError as error:  # the outgoing guard: recorded, and never tried again
         reminder.status = Reminder.Status.FAILED

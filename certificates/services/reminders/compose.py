@@ -13,6 +13,7 @@ from django.utils.http import urlencode
 from certificates import crypto, emails
 from certificates.models import Certificate, Environment, SigningRequest
 from certificates.selectors.reminders import owner_recipients_for
+from certificates.selectors.threads import Thread
 from certificates.services.reminders.decide import first_with_csr
 from certificates.services.reminders.wording import (
     absolute,
@@ -102,10 +103,17 @@ def tam_renewal_compose(
     company: str,
     ready: SigningRequest | None,
     already_sent: SigningRequest | None,
+    thread: Thread | None = None,
 ) -> emails.ComposedEmail:
-    """The TAM's renewal request: which certificate, and the new CSR when one is ready."""
+    """The TAM's renewal request: which certificate, and the new CSR when one is ready.
+
+    Sent by the scan, so signed "certdesk, for <company>" with the team addresses, which are
+    copied and receive the answer (``emails.tam_addressing``); ``thread``: the earlier emails
+    about the certificate, which this one answers (the scan reads them for a whole batch)."""
     request = certificate.signing_request
     environment = request.environment
+    signer = emails.sender_of(None, environment)
+    thread = thread or Thread()
     attachments = []
     if ready is not None:
         attachments.append(
@@ -116,6 +124,7 @@ def tam_renewal_compose(
         )
     context = {
         **_common_context(certificate, now, company),
+        "signature": signer.signature(company),
         "attachment": attachments[0].filename if attachments else "",
         "already_sent": already_sent,
         "already_sent_on": (
@@ -125,13 +134,18 @@ def tam_renewal_compose(
         ),
     }
     text, html = emails.render("tam_renewal", context)
+    addressing = emails.tam_addressing(environment, signer)
     return emails.ComposedEmail(
-        to=list(environment.tam_emails),
+        to=addressing.to,
+        cc=addressing.cc,
+        reply_to=addressing.reply_to,
         subject=f"{company}: renewal of the Treezor {environment.name} "
         f"{purpose_label(request.purpose)} certificate, which {context['phrase']}",
         body_text=text,
         body_html=html,
         attachments=attachments,
+        in_reply_to=thread.in_reply_to,
+        references=thread.references,
     )
 
 
