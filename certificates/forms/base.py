@@ -97,12 +97,10 @@ class DayField(forms.DateField):
         super().__init__(**kwargs)
 
 
-class NewAccountForm(forms.Form):
-    """A new person's name, address and password typed twice. Whether the name and address
-    are free and the password strong enough is the service's rule, reported all at once."""
+class NewPasswordForm(forms.Form):
+    """A password chosen and typed twice; whether it is strong enough is the service's rule
+    (Django's validators, whose rules the help text lists)."""
 
-    username = UsernameField(max_length=150)
-    email = forms.EmailField(help_text="Where certdesk writes about expiring certificates.")
     password1 = forms.CharField(
         label="Password",
         strip=False,
@@ -121,3 +119,12 @@ class NewAccountForm(forms.Form):
         if password1 and password2 and password1 != password2:
             self.add_error("password2", "The two passwords differ; type the same one twice.")
         return cleaned
+
+
+class NewAccountForm(NewPasswordForm):
+    """A new person's name, address and password typed twice. Whether the name and address
+    are free and the password strong enough is the service's rule, reported all at once."""
+
+    username = UsernameField(max_length=150)
+    email = forms.EmailField(help_text="Where certdesk writes about expiring certificates.")
+    field_order: tuple[str, ...] = ("username", "email", "password1", "password2")

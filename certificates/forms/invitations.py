@@ -7,12 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.auth import password_validation
 
-from certificates.forms.base import AccessibleForm
+from certificates.forms.base import AccessibleForm, NewPasswordForm
 
 
-class InvitationAcceptForm(AccessibleForm):
+class InvitationAcceptForm(AccessibleForm, NewPasswordForm):
     first_name = forms.CharField(
         label="First name",
         max_length=150,
@@ -25,21 +24,9 @@ class InvitationAcceptForm(AccessibleForm):
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
     )
-    password1 = forms.CharField(
-        label="Password",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "autofocus": True}),
-        help_text=password_validation.password_validators_help_text_html(),
-    )
-    password2 = forms.CharField(
-        label="Password again",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
+    field_order = ("first_name", "last_name", "password1", "password2")
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        password1, password2 = cleaned.get("password1"), cleaned.get("password2")
-        if password1 and password2 and password1 != password2:
-            self.add_error("password2", "The two passwords differ; type the same one twice.")
-        return cleaned
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # They came from the email's link to choose a password: the cursor waits there.
+        self.fields["password1"].widget.attrs["autofocus"] = True
