@@ -36,6 +36,13 @@ ACTION_WORDS: dict[str, str] = {
     "reminder.queued": "Reminder queued",
     "email.refused": "Email refused by the outgoing guard",
     "email.requeued": "Email queued again after a stopped worker",
+    # Chat and webhook notifications (issue 18)
+    "notification_channel.created": "Notification channel added",
+    "notification_channel.changed": "Notification channel changed",
+    "notification_channel.deactivated": "Notification channel deactivated",
+    "notification_channel.tested": "Test message queued to a notification channel",
+    "notification.refused": "Notification refused by the outgoing guard",
+    "notification.requeued": "Notification queued again after a stopped worker",
     # Calendar
     "calendar.feed_created": "Calendar feed created",
     "calendar.feed_replaced": "Calendar feed address replaced",

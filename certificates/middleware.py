@@ -170,8 +170,9 @@ class KeyExportRefusalMiddleware:
 
 
 # Paths that work before anyone can log in: the first-run page itself, the health probe used by
-# docker compose and load balancers, and the static files the first-run page needs.
-FIRST_RUN_OPEN_PATHS = ("/setup/", "/healthz")
+# docker compose and load balancers, Prometheus' /metrics (its own credential), and the static
+# files the first-run page needs.
+FIRST_RUN_OPEN_PATHS = ("/setup/", "/healthz", "/metrics")
 
 
 class FirstRunMiddleware:

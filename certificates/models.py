@@ -693,3 +693,88 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"API token {self.name} of {self.user}"
+
+
+class NotificationChannel(models.Model):
+    """A chat room or webhook that hears about an environment beside email (issue 18): Slack,
+    Microsoft Teams, or a generic webhook whose JSON body is signed with HMAC-SHA256.
+
+    Its address and signing secret are credentials (a Slack webhook URL is enough to post): both
+    are sealed with CERTDESK_ENCRYPTION_KEYS, never stored or shown in clear.
+    """
+
+    class Kind(models.TextChoices):
+        SLACK = "slack", "Slack"
+        TEAMS = "teams", "Microsoft Teams"
+        WEBHOOK = "webhook", "Webhook (signed JSON)"
+
+    class Event(models.TextChoices):
+        OWNER_REMINDER = "owner_reminder", "Owner reminders"
+        COMPROMISE = "compromise", "A compromised key reported"
+        REVOCATION_CONFIRMED = "revocation_confirmed", "A revocation confirmed"
+        TAM_EMAIL_FAILED = "tam_email_failed", "A TAM email that finally failed"
+        CERTIFICATE_INSTALLED = "certificate_installed", "A certificate installed"
+        TEST = "test", "A test message"
+
+    environment = models.ForeignKey(
+        Environment, on_delete=models.PROTECT, related_name="notification_channels"
+    )
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    target_sealed = models.TextField(editable=False)
+    secret_sealed = models.TextField(blank=True, editable=False)
+    events = models.JSONField(default=list)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["environment_id", "name"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(
+                fields=["environment", "name"], name="one_channel_name_per_environment"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} channel {self.name} of {self.environment}"
+
+
+class OutboundNotification(models.Model):
+    """One event for one channel, delivered through the outbox's discipline: stored in the
+    transaction that made the event, claimed once by a worker, retried with backoff, at most once
+    per (channel, event key), visible on /outbox/, never carrying key material."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        REFUSED = "refused", "Refused by the outgoing guard"
+
+    channel = models.ForeignKey(
+        NotificationChannel, on_delete=models.PROTECT, related_name="notifications"
+    )
+    event = models.CharField(max_length=32, choices=NotificationChannel.Event.choices)
+    # What makes the event unique ("reminder:<id>", "compromise:<certificate id>", ...).
+    event_key = models.CharField(max_length=128)
+    title = models.CharField(max_length=255)
+    text = models.TextField()
+    link = models.URLField(max_length=500, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    sending_started_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(
+                fields=["channel", "event_key"], name="one_notification_per_event_and_channel"
+            ),
+        ]
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.event} to {self.channel}: {self.title}"

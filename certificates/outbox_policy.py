@@ -23,6 +23,8 @@ MAX_ATTEMPTS = 4 * (MAX_RETRIES + 1)
 
 # The name the outbox queues the send task by, on commit (the service does not import the task).
 SEND_TASK = "certificates.tasks.send_outbound_email"
+# The same for a chat or webhook notification (issue 18): one task per row, the same numbers.
+NOTIFY_TASK = "certificates.tasks.send_outbound_notification"
 
 # The note a queued email carries while the broker cannot take its task: the pages that show
 # the email's state give it as the reason it has not left yet (selectors/email_states.py).

@@ -7,14 +7,16 @@ from typing import Any
 
 from celery import Task, shared_task
 
+from certificates import notify
 from certificates.outbox_policy import (
     MAX_RETRIES,
+    NOTIFY_TASK,
     RETRY_BACKOFF,
     RETRY_BACKOFF_MAX,
     RETRY_JITTER,
     SEND_TASK,
 )
-from certificates.services import outbox, reminders
+from certificates.services import notifications, outbox, reminders
 from certificates.services.heartbeat import heartbeat_record
 from certificates.services.outbox import outbound_email_deliver
 
@@ -65,11 +67,33 @@ def send_outbound_email(self: Task[Any, Any], email_id: int) -> str:
         raise self.retry(exc=error, countdown=retry_delay(self.request.retries)) from error
 
 
+@shared_task(
+    # The notifications queue it by this name on commit (outbox_policy.NOTIFY_TASK).
+    name=NOTIFY_TASK,
+    bind=True,
+    acks_late=True,
+    max_retries=MAX_RETRIES,
+)
+def send_outbound_notification(self: Task[Any, Any], notification_id: int) -> str:
+    """Send one chat or webhook notification (issue 18); a delivery error retries after
+    :func:`retry_delay`, as an email's does, at most ``MAX_RETRIES`` times."""
+    try:
+        return notifications.outbound_notification_deliver(notification_id=notification_id)
+    except (notify.DeliveryError, OSError) as error:
+        if self.request.retries >= MAX_RETRIES:
+            raise
+        raise self.retry(exc=error, countdown=retry_delay(self.request.retries)) from error
+
+
 @shared_task(name="certificates.tasks.outbox_requeue")
 def outbox_requeue() -> dict[str, int]:
     """Beat's frequent pass (CERTDESK_OUTBOX_REQUEUE_SECONDS): emails stored while the broker was
-    down, or whose task it lost, are handed to it again."""
-    return outbox.outbound_email_requeue_unsent().summary()
+    down, or whose task it lost, are handed to it again; so are the notifications no worker is
+    sending (issue 18: stuck, out of retries, or never published)."""
+    summary = outbox.outbound_email_requeue_unsent().summary()
+    # The notifications' counts when there were any (the emails' summary keeps its shape).
+    counts = notifications.outbound_notifications_requeue().summary()
+    return {**summary, **{name: count for name, count in counts.items() if count}}
 
 
 @shared_task(name="certificates.tasks.expiry_scan")

@@ -9,6 +9,8 @@ from certificates.views import (
     core,
     invitations,
     lists,
+    metrics,
+    notifications,
     outbox,
     profile,
     requests,
@@ -23,6 +25,8 @@ urlpatterns = [
     path("", core.dashboard, name="dashboard"),
     path("setup/", core.first_run, name="first_run"),
     path("healthz", core.healthz, name="healthz"),
+    # Prometheus (issue 18): a bearer token or an address allow-list, else 404.
+    path("metrics", metrics.metrics, name="metrics"),
     path("login/", core.LoginView.as_view(), name="login"),
     path("logout/", allauth_views.LogoutView.as_view(), name="logout"),
     # Accounts (django-allauth): password reset and change, addresses, second factors,
@@ -98,6 +102,32 @@ urlpatterns = [
         "settings/environments/<slug:slug>/members/<int:pk>/remove/",
         settings.member_remove,
         name="settings_member_remove",
+    ),
+    # Chat and webhook channels of an environment (issue 18).
+    path(
+        "settings/environments/<slug:slug>/notifications/",
+        notifications.channels,
+        name="settings_notifications",
+    ),
+    path(
+        "settings/environments/<slug:slug>/notifications/<int:pk>/",
+        notifications.channel_edit,
+        name="settings_notification_edit",
+    ),
+    path(
+        "settings/environments/<slug:slug>/notifications/<int:pk>/deactivate/",
+        notifications.channel_deactivate,
+        name="settings_notification_deactivate",
+    ),
+    path(
+        "settings/environments/<slug:slug>/notifications/<int:pk>/reactivate/",
+        notifications.channel_reactivate,
+        name="settings_notification_reactivate",
+    ),
+    path(
+        "settings/environments/<slug:slug>/notifications/<int:pk>/test/",
+        notifications.channel_test,
+        name="settings_notification_test",
     ),
     path("settings/people/", settings.people, name="settings_people"),
     path("settings/people/invite/", settings.invite, name="settings_invite"),

@@ -13,6 +13,8 @@ Command-line options given after ``web`` (entrypoint.sh) override these values.
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from gunicorn.glogging import Logger  # type: ignore[import-untyped]
@@ -34,6 +36,29 @@ graceful_timeout = 30
 keepalive = 5
 accesslog = "-"
 logger_class = "config.gunicorn_conf.GunicornLogger"
+
+
+def on_starting(server: Any) -> None:
+    """In the master, before any worker: the folder where every worker writes its
+    django-prometheus counts, so that /metrics adds up all the workers, not only the one a
+    scrape reaches (prometheus_client's multiprocess mode, certificates/metrics/exposition.py).
+    PROMETHEUS_MULTIPROC_DIR names it (its counts of an earlier run are removed), else a new
+    temporary folder."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        for stale in Path(folder).glob("*.db"):
+            stale.unlink()
+    else:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="certdesk-metrics-")
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker that ended: its live gauges are dropped; its counters stay in the sums."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
 class GunicornLogger(Logger):  # type: ignore[misc]

@@ -99,10 +99,14 @@ INSTALLED_APPS = [
     "allauth.usersessions",
     # The REST API (certificates/api/, issue 17): django-ninja, here for its Swagger UI files.
     "ninja",
+    # Request, database and cache metrics for /metrics (issue 18, docs/monitoring.md).
+    "django_prometheus",
     "certificates",
 ]
 
 MIDDLEWARE = [
+    # Counts every request and times it through all the middleware below (/metrics).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     # First: forwarded headers only from CERTDESK_TRUSTED_PROXIES, and a body over
     # CERTDESK_REQUEST_MAX_BYTES refused (413) before anything reads it (certificates/middleware).
     "certificates.middleware.TrustedProxyMiddleware",
@@ -131,6 +135,8 @@ MIDDLEWARE = [
     "certificates.middleware.DomainErrorMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
+    # Counts each response by view, method and status (/metrics); innermost, so it sees them all.
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -188,6 +194,12 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     if _sqlite_name not in {"", ":memory:"}:
         # Sessions and password hashes: created 0600 before SQLite would create it with the umask.
         CERTDESK_PRIVATE_SQLITE_FILE = _sqlite_name
+# The same database backends, with their connections, queries and errors counted by
+# django-prometheus (/metrics). Compare ``connection.vendor``, never ENGINE, below this line.
+DATABASES["default"]["ENGINE"] = {
+    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+}.get(DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -206,6 +218,12 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
             "socket_timeout": CERTDESK_REDIS_TIMEOUT_SECONDS,
         }
     )
+# The same cache backends, their reads (hits and misses) counted for /metrics (config/cachemetrics).
+CACHES["default"]["BACKEND"] = {
+    "django.core.cache.backends.redis.RedisCache": "config.cachemetrics.RedisCache",
+    "django.core.cache.backends.filebased.FileBasedCache": "config.cachemetrics.FileBasedCache",
+    "django.core.cache.backends.locmem.LocMemCache": "config.cachemetrics.LocMemCache",
+}.get(CACHES["default"]["BACKEND"], CACHES["default"]["BACKEND"])
 
 # Argon2 first (new and upgraded hashes); the others only read hashes made before a change.
 PASSWORD_HASHERS = [
@@ -472,6 +490,11 @@ CERTDESK_EXPIRY_SCAN_SECONDS = env.int("CERTDESK_EXPIRY_SCAN_SECONDS", default=3
 # task it lost): those queued longer than this and never attempted. An email waiting for the
 # broker leaves within about twice this after the broker is back.
 CERTDESK_OUTBOX_REQUEUE_SECONDS = env.int("CERTDESK_OUTBOX_REQUEUE_SECONDS", default=60)
+# Issue 18: seconds to connect to a Slack, Teams or webhook endpoint, and as many to read its
+# answer; past it the notification fails and is retried with the emails' backoff.
+CERTDESK_NOTIFICATION_TIMEOUT_SECONDS = env.float(
+    "CERTDESK_NOTIFICATION_TIMEOUT_SECONDS", default=10.0
+)
 # One static schedule, read by the single beat process.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "outbox-requeue": {
@@ -521,6 +544,24 @@ CERTDESK_SITE_URL = env.str(
 # REST API (issue 17): calls a minute per API token, counted in the cache; past it, 429 with
 # Retry-After. 0: no limit.
 CERTDESK_API_RATE_LIMIT = env.int("CERTDESK_API_RATE_LIMIT", default=120)
+# /metrics for Prometheus (docs/monitoring.md): never open by default. A bearer token the scraper
+# sends (Authorization: Bearer ...), and/or the addresses or networks it may come from (the client
+# address behind CERTDESK_TRUSTED_PROXIES); both set, both must hold; neither set, a 404.
+CERTDESK_METRICS_TOKEN = env.str("CERTDESK_METRICS_TOKEN", default="")
+if CERTDESK_METRICS_TOKEN and len(CERTDESK_METRICS_TOKEN) < 32:
+    raise environ.ImproperlyConfigured(
+        "CERTDESK_METRICS_TOKEN must be at least 32 characters; make one with "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'."
+    )
+CERTDESK_METRICS_ALLOWED_IPS: list[str] = env.list("CERTDESK_METRICS_ALLOWED_IPS", default=[])
+for _metrics_network in CERTDESK_METRICS_ALLOWED_IPS:
+    try:
+        ip_network(_metrics_network, strict=False)
+    except ValueError:
+        raise environ.ImproperlyConfigured(
+            f"CERTDESK_METRICS_ALLOWED_IPS: {_metrics_network!r} is not an address or a network "
+            "like 10.0.0.0/8; separate entries with commas."
+        ) from None
 # Every certdesk command must name its user (--user USERNAME, whose roles then apply); off: a
 # command without --user acts as the server operator, who holds the encryption keys anyway.
 CERTDESK_CLI_REQUIRE_USER = env.bool("CERTDESK_CLI_REQUIRE_USER", default=False)
@@ -630,6 +671,8 @@ LOGGING = {
         "django": {"handlers": ["mail_admins"]},
         "django.server": {"handlers": ["console"], "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        # Apprise logs a channel's full webhook address (a credential) at DEBUG: never kept.
+        "apprise": {"level": "WARNING"},
     },
 }
 # The worker and beat keep these handlers (and their filter) instead of installing Celery's own.

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 import redis as redis_lib
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
 
 from certificates import crypto
@@ -45,7 +45,7 @@ def chromium_path() -> str:
 
 @pytest.fixture
 def postgres() -> None:
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    if connection.vendor != "postgresql":
         missing_service("DATABASE_URL does not point at PostgreSQL: this test needs it")
 
 

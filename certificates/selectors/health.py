@@ -27,6 +27,10 @@ logger = logging.getLogger(__name__)
 
 # Written by services.heartbeat.heartbeat_record (the beat-scheduled task), read here.
 HEARTBEAT_CACHE_KEY = "certdesk:worker-heartbeat"
+# Written by services.heartbeat.expiry_scan_record at the end of each expiry scan, read by
+# /metrics (selectors/metrics.py): when the last scan finished with no error, and the last run.
+EXPIRY_SCAN_CACHE_KEY = "certdesk:expiry-scan-success"
+EXPIRY_SCAN_RUN_CACHE_KEY = "certdesk:expiry-scan-run"
 
 
 def _database_check(timeout: float) -> str:
@@ -35,7 +39,8 @@ def _database_check(timeout: float) -> str:
     configured = connections.settings[DEFAULT_DB_ALIAS]
     settings_dict: dict[str, Any] = {**configured, "OPTIONS": {**configured.get("OPTIONS", {})}}
     backend = load_backend(settings_dict["ENGINE"])
-    postgresql = settings_dict["ENGINE"] == "django.db.backends.postgresql"
+    # The vendor, not ENGINE: the settings wrap the backend to count its queries (/metrics).
+    postgresql = backend.DatabaseWrapper.vendor == "postgresql"
     if postgresql:
         # libpq counts whole seconds, 2 at least.
         settings_dict["OPTIONS"]["connect_timeout"] = max(2, math.ceil(timeout))

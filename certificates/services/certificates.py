@@ -22,6 +22,7 @@ from certificates.selectors.requests import subject_of
 from certificates.selectors.status import CertificateStatus, status_of
 from certificates.services.audit import Actor, audit_record
 from certificates.services.errors import ServiceError
+from certificates.services.notifications import notify_certificate_installed
 
 # Replacing a certificate in one of these states takes a working certificate out of service.
 GOOD_STATUSES = (CertificateStatus.VALID, CertificateStatus.NOT_YET_VALID)
@@ -415,6 +416,7 @@ def _install(
             details={"by": certificate.pk, "serial": current.serial},
         )
         current.superseded_at = now
+    notify_certificate_installed(actor=actor, certificate=certificate, replaced=current)
     return UploadResult(
         certificate=certificate,
         warnings=warnings,

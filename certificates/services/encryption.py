@@ -43,12 +43,17 @@ def encryption_keys_rotate(*, actor: Actor, batch_size: int = 200) -> int:
         if len(batch) < batch_size:
             break
     secrets_resealed = _second_factor_secrets_reseal(current)
+    # Issue 18: the notification channels' sealed addresses and webhook secrets move too.
+    from certificates.services.notifications import notification_channels_reseal
+
+    channels_resealed = notification_channels_reseal(current)
     audit_record(
         actor=actor,
         action="encryption.rotated",
         details={
             "keys_reencrypted": rotated,
             "second_factors_reencrypted": secrets_resealed,
+            "notification_channels_resealed": channels_resealed,
             "encryption_key_id": current,
         },
     )

@@ -44,6 +44,7 @@ from certificates.outbox_policy import TAM_KINDS as TAM_KINDS
 from certificates.outbox_policy import WAITING_FOR_BROKER as WAITING_FOR_BROKER
 from certificates.services.audit import Actor, audit_record
 from certificates.services.errors import ServiceError
+from certificates.services.notifications import notify_tam_email_failed
 
 logger = logging.getLogger(__name__)
 
@@ -414,6 +415,7 @@ def _tell_sender_it_failed(email: OutboundEmail, reason: str, *, refused: bool =
     ``created_by``), so its own failure tells nobody: no loop. It names the email by its
     subject and recipients only, never its body or attachments.
     """
+    notify_tam_email_failed(email, reason, refused=refused)  # issue 18: the team's channels
     sender = email.created_by
     if email.kind not in TAM_KINDS or sender is None or not sender.email:
         return

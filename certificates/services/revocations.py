@@ -22,6 +22,7 @@ from certificates.selectors.threads import tam_thread
 from certificates.services.audit import Actor, audit_record
 from certificates.services.errors import ServiceError
 from certificates.services.keys import company_name
+from certificates.services.notifications import notify_compromise, notify_revocation_confirmed
 from certificates.services.outbox import (
     atomic_keeping_refusals,
     outbound_email_queue,
@@ -315,6 +316,7 @@ def revocation_report_compromise(
                 "notice_to": list(notice.to) if notice is not None else [],
             },
         )
+        notify_compromise(actor=actor, certificate=certificate, revocation=revocation)
     return revocation
 
 
@@ -368,5 +370,6 @@ def revocation_confirm(*, actor: Actor, revocation: Revocation, confirmed_on: da
             environment=environment,
             details={"confirmed_on": confirmed_on.isoformat(), "serial": certificate.serial},
         )
+        notify_revocation_confirmed(actor=actor, revocation=revocation, confirmed_on=confirmed_on)
     revocation.refresh_from_db()
     return revocation

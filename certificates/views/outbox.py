@@ -21,7 +21,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from certificates import crypto, emails
-from certificates.models import OutboundEmail
+from certificates.models import OutboundEmail, OutboundNotification
+from certificates.selectors.notifications import notification_rows
 from certificates.views.access import superuser_required
 
 PER_PAGE = 50
@@ -90,6 +91,14 @@ def outbox_list(request: HttpRequest) -> HttpResponse:
     if kind:
         rows = rows.filter(kind=kind)
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    # Issue 18: the chat and webhook notifications, a second table (its own pages, ``npage``),
+    # in two queries whatever the number of rows; the status filter applies to it too.
+    notifications = OutboundNotification.objects.select_related("channel__environment").order_by(
+        "-created_at", "-pk"
+    )
+    if status:
+        notifications = notifications.filter(status=status)
+    notification_page = Paginator(notifications, PER_PAGE).get_page(request.GET.get("npage"))
     return render(
         request,
         "certificates/outbox.html",
@@ -101,5 +110,7 @@ def outbox_list(request: HttpRequest) -> HttpResponse:
             "statuses": OutboundEmail.Status.choices,
             "kinds": OutboundEmail.Kind.choices,
             "filtered": bool(status or kind),
+            "notification_page": notification_page,
+            "notification_rows": notification_rows(notification_page.object_list),
         },
     )

@@ -37,6 +37,7 @@ from certificates.models import Environment, Membership, Role
 from certificates.services import Actor
 from certificates.services.api_tokens import api_token_create
 from certificates.services.calendar import calendar_feed_replace
+from certificates.services.notifications import notification_channel_create
 from certificates.views.access import LAST_AUTH_SESSION_KEY
 from certificates.views.wizard import SESSION_KEY as WIZARD_SESSION_KEY
 from tests.support.subjects import ACME
@@ -101,6 +102,9 @@ MATRIX: dict[str, Case] = {
     # Gone once a user exists; open to anyone, so 404 for all.
     "setup/": Case("GET", "/setup/", everyone("404")),
     "healthz": Case("GET", "/healthz", everyone("200")),
+    # Prometheus (issue 18): no login, its own token or allow-list; neither set here, so it does
+    # not exist for anyone (tests/metrics/test_access.py).
+    "metrics": Case("GET", "/metrics", everyone("404")),
     # Someone logged in already is sent on to the dashboard.
     "login/": Case("GET", "/login/", ("200",) + ("302 /",) * 6),
     # A GET asks "Log out?" (allauth); the POST logs out (tests/web/test_first_run.py).
@@ -182,6 +186,28 @@ MATRIX: dict[str, Case] = {
     # Without confirm=yes, the confirmation page.
     "settings/environments/<slug:slug>/members/<int:pk>/remove/": Case(
         "POST", "/settings/environments/sandbox/members/{membership}/remove/", ADMINISTRATORS
+    ),
+    # Chat and webhook channels (issue 18); the POST actions go back to the list with a message.
+    "settings/environments/<slug:slug>/notifications/": Case(
+        "GET", "/settings/environments/sandbox/notifications/", ADMINISTRATORS
+    ),
+    "settings/environments/<slug:slug>/notifications/<int:pk>/": Case(
+        "GET", "/settings/environments/sandbox/notifications/{channel}/", ADMINISTRATORS
+    ),
+    "settings/environments/<slug:slug>/notifications/<int:pk>/deactivate/": Case(
+        "POST",
+        "/settings/environments/sandbox/notifications/{channel}/deactivate/",
+        (*ADMINISTRATORS[:-1], "302 /settings/environments/sandbox/notifications/"),
+    ),
+    "settings/environments/<slug:slug>/notifications/<int:pk>/reactivate/": Case(
+        "POST",
+        "/settings/environments/sandbox/notifications/{channel}/reactivate/",
+        (*ADMINISTRATORS[:-1], "302 /settings/environments/sandbox/notifications/"),
+    ),
+    "settings/environments/<slug:slug>/notifications/<int:pk>/test/": Case(
+        "POST",
+        "/settings/environments/sandbox/notifications/{channel}/test/",
+        (*ADMINISTRATORS[:-1], "302 /settings/environments/sandbox/notifications/"),
     ),
     "settings/people/invite/": Case("GET", "/settings/people/invite/", ADMINISTRATORS),
     # Locked-out logins, each with an Unlock button (a POST: tests/security/test_lockout.py).
@@ -479,6 +505,14 @@ def world(
                 scopes=["read"],
                 expires_on=timezone.localdate() + timedelta(days=30),
             ).token.pk,
+            "channel": notification_channel_create(
+                actor=Actor.cli(),
+                environment=sandbox,
+                kind="webhook",
+                name="matrix",
+                url="https://hooks.example.com/certdesk",
+                events=["certificate_installed"],
+            ).channel.pk,
         },
         sandbox_secrets=[SANDBOX_COMMON_NAME, certificate.serial, certificate.fingerprint],
     )

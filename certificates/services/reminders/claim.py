@@ -24,6 +24,7 @@ from certificates.models import Certificate, OutboundEmail, Reminder, SigningReq
 from certificates.selectors.threads import Thread, about, tam_threads
 from certificates.services.audit import AuditEntry, audit_record_many
 from certificates.services.errors import ServiceError
+from certificates.services.notifications import notify_owner_reminders
 from certificates.services.outbox import outbound_email_build, outbound_emails_queue
 from certificates.services.reminders.compose import (
     owner_reminder_compose,
@@ -303,4 +304,12 @@ def _write(mine: list[Reminder], decided: list[ReminderOutcome | _Queued]) -> li
         )
     Reminder.objects.bulk_update(mine, ["status", "email", "reason"])
     audit_record_many(entries)
+    # Issue 18: the owners' reminders to the chat rooms and webhooks that listen, in this batch.
+    notify_owner_reminders(
+        [
+            (i.reminder, i.certificate)
+            for i in decided
+            if isinstance(i, _Queued) and i.reminder.kind == Reminder.Kind.OWNER
+        ]
+    )
     return outcomes

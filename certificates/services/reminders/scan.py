@@ -17,6 +17,7 @@ from certificates.selectors.reminders import (
     reminder_candidates,
     reminders_due,
 )
+from certificates.services.heartbeat import expiry_scan_record
 from certificates.services.keys import company_name
 from certificates.services.outbox import (
     outbound_email_requeue_stale,
@@ -79,6 +80,8 @@ def expiry_scan(*, now: datetime | None = None, dry_run: bool = False) -> ScanRe
         [o.email_id for o in report.outcomes if o.email_id is not None] + report.requeued_emails
     )
     logger.info("Expiry scan: %s", report.summary())
+    # What /metrics reports as the last (successful) expiry scan.
+    expiry_scan_record(errors=len(report.errors))
     return report
 
 
