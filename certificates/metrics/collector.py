@@ -117,34 +117,34 @@ def _family(name: str, samples: Iterable[Sample]) -> Iterator[str]:
 
 def lines(snapshot: MetricsSnapshot) -> Iterator[str]:
     """The text of one snapshot, family by family, in a stable order."""
+    # One f-string per certificate, not _labels' generic join: 10,000 at a large company.
     certificates = [
         (
-            _labels(
-                environment=c.environment,
-                purpose=c.purpose,
-                common_name=c.common_name,
-                serial=c.serial,
-            ),
+            f'{{environment="{_escape(c.environment)}",purpose="{_escape(c.purpose)}",'
+            f'common_name="{_escape(c.common_name)}",serial="{_escape(c.serial)}"}}',
             c,
         )
         for c in snapshot.certificates
     ]
-    # The three largest families are written line by line (one per certificate or state).
+    # The three largest families: each one string made by a list comprehension (a generator
+    # yielding 50,000 lines one by one took a quarter of a large scrape).
     name = "certdesk_certificate_not_after_timestamp_seconds"
     yield _header(name)
-    for labels, c in certificates:
-        yield f"{name}{labels} {c.not_after.timestamp()!r}\n"
+    yield "".join([f"{name}{labels} {c.not_after!r}\n" for labels, c in certificates])
     name = "certdesk_certificate_in_service"
     yield _header(name)
-    for labels, c in certificates:
-        yield f"{name}{labels} {1 if c.in_service else 0}\n"
+    yield "".join([f"{name}{labels} {1 if c.in_service else 0}\n" for labels, c in certificates])
 
     name = "certdesk_renewal_state"
     yield _header(name)
-    for r in snapshot.renewals:
-        pair = f'{name}{{environment="{_escape(r.environment)}",purpose="{_escape(r.purpose)}"'
-        for state in RENEWAL_STATES:
-            yield f'{pair},state="{state}"}} {1 if r.state == state else 0}\n'
+    yield "".join(
+        [
+            f'{name}{{environment="{_escape(r.environment)}",purpose="{_escape(r.purpose)}",'
+            f'state="{state}"}} {1 if r.state == state else 0}\n'
+            for r in snapshot.renewals
+            for state in RENEWAL_STATES
+        ]
+    )
 
     yield from _family(
         "certdesk_renewal_sent_timestamp_seconds",

@@ -30,7 +30,8 @@ from typing import NamedTuple
 from axes.models import AccessAttempt  # type: ignore[import-untyped]
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Q, Sum
+from django.db import connection
+from django.db.models import Count, F, FloatField, Func, Q, Sum
 from django.utils import timezone
 
 from certificates.lockout import locked_accounts, locked_addresses
@@ -68,7 +69,8 @@ class CertificateFigures(NamedTuple):
     purpose: str
     common_name: str
     serial: str
-    not_after: datetime
+    # Unix seconds, as the metric reports it (PostgreSQL computes it: see _certificates).
+    not_after: float
     in_service: bool
 
 
@@ -105,18 +107,30 @@ class MetricsSnapshot:
     heartbeat_interval_seconds: float
 
 
+class _EpochSeconds(Func):
+    """A timestamp as Unix seconds, computed by PostgreSQL: reading 10,000 timestamps and
+    parsing them in Python (psycopg's loader) was half of a large company's scrape."""
+
+    template = "EXTRACT(EPOCH FROM %(expressions)s)::double precision"
+    output_field = FloatField()
+
+
 def _certificates(now: datetime) -> list[CertificateFigures]:
     """Two queries: the certificates in service, then the ones they replaced still in use."""
+    # Elsewhere (SQLite, the development default) the datetime, turned into seconds here.
+    in_sql = connection.vendor == "postgresql"
     fields = (
         "environment__slug",
         "purpose",
         "signing_request__common_name",
         "serial",
-        "not_after",
+        "expires" if in_sql else "not_after",
     )
+    expires = _EpochSeconds("not_after") if in_sql else F("not_after")
     # The one answer to "which certificate is in service" (docs/architecture.md), as tuples.
     in_service = (
         certificates_in_service(now=now)
+        .annotate(expires=expires)
         .order_by("environment__slug", "purpose")
         .values_list(*fields)
     )
@@ -128,11 +142,19 @@ def _certificates(now: datetime) -> list[CertificateFigures]:
             not_after__gt=now,
             revocation__isnull=True,
         )
+        .annotate(expires=expires)
         .order_by("environment__slug", "purpose")
         .values_list(*fields)
     )
     return [
-        CertificateFigures(environment, purpose, common_name, serial, not_after, current)
+        CertificateFigures(
+            environment,
+            purpose,
+            common_name,
+            serial,
+            not_after if in_sql else not_after.timestamp(),
+            current,
+        )
         for rows, current in ((in_service, True), (predecessors, False))
         for environment, purpose, common_name, serial, not_after in rows
     ]

@@ -138,7 +138,9 @@ def test_the_text_is_what_prometheus_parses_label_values_escaped() -> None:
     text = "".join(
         collector.lines(
             _snapshot(
-                certificates=[CertificateFigures(odd, "mtls", odd, "0A", not_after, True)],
+                certificates=[
+                    CertificateFigures(odd, "mtls", odd, "0A", not_after.timestamp(), True)
+                ],
                 renewals=[RenewalFigures(odd, "mtls", "sent", not_after)],
             )
         )
