@@ -23,6 +23,8 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/certdesk_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/3"
 # A fixed AES-256 key (base64 of 32 bytes), so no key file is written: the bench's own data.
 BENCH_ENCRYPTION_KEY = "Y2VydGRlc2stYmVuY2gtb25seS1rZXktMzJieXRlcyE="
+# The bearer token the scrape measurement sends to /metrics (bench/scrape.py).
+BENCH_METRICS_TOKEN = "certdesk-bench-metrics-token-0123456789"  # noqa: S105 - the bench's own
 
 
 def database_url() -> str:
@@ -59,6 +61,8 @@ def configure(var_dir: Path) -> None:
             "CERTDESK_REMINDER_DAYS": "30,14,7,3,1,0",
             "CERTDESK_SITE_URL": "http://127.0.0.1:8000",
             "LOG_LEVEL": "WARNING",
+            "CERTDESK_METRICS_TOKEN": BENCH_METRICS_TOKEN,
+            "CERTDESK_METRICS_ALLOWED_IPS": "",
         }
     )
 

@@ -2,7 +2,8 @@
 
 Order matters only for the data each step needs: key creation on an empty database; the first
 expiry scan queues 1,000 emails that the Celery worker then sends; the pages get 10 then 10,000
-certificates, which the web-memory and load steps reuse; the steady-state scans grow the data
+certificates, which the web-memory and load steps reuse; the /metrics scrape seeds its own 10 and
+10,000 (two shapes); the steady-state scans grow the data
 to 100,000 certificates in service (and as many superseded) last, as they are the slowest to seed.
 
 Variables: BENCH_DATABASE_URL (a database whose name contains "bench"; dropped and recreated),
@@ -47,6 +48,9 @@ NOTES = [
     "superuser session; 3 warm-up requests.",
     "Memory: VmHWM (peak resident set) from /proc/<pid>/status, read while the process runs.",
     "Load: wrk, gunicorn and PostgreSQL share the same cores; one session cookie for all.",
+    "Metrics scrape: GET /metrics with the bearer token through the test Client (middleware, "
+    "certdesk's collector reading the database, django-prometheus' metrics, the text); "
+    "samples are the page's lines that are not comments.",
 ]
 
 
@@ -85,7 +89,7 @@ def _measure() -> list[Row]:
     from django.test import Client
     from django.utils import timezone
 
-    from bench import keygen, load, memory, pages, scan, seed
+    from bench import keygen, load, memory, pages, scan, scrape, seed
 
     user = User.objects.create_superuser("bench", "bench@acme.example", secrets.token_urlsafe(24))
     client = Client()
@@ -126,6 +130,9 @@ def _measure() -> list[Row]:
                 certificates=certificates,
             )
         )
+
+    with stopwatch("a Prometheus scrape of /metrics at 10 and 10,000 certificates"):
+        rows += scrape.measure(timezone.now())
 
     seed.truncate()
     with stopwatch("expiry scan, steady state, at 1,000, 10,000 and 100,000 certificates"):
