@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,53 +12,28 @@ from celery.result import allow_join_result
 from django.core.cache import caches
 
 from certificates.selectors import HEARTBEAT_CACHE_KEY
+from tests.support.workers import celery_worker
 
-BASE_DIR = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
 
 @pytest.fixture
 def worker_queue(redis_url: str, tmp_path: Path) -> Iterator[str]:
-    """Start ``celery -A config worker`` on a queue of its own and stop it afterwards."""
+    """``celery -A config worker`` on a queue of its own, stopped afterwards."""
     queue = f"certdesk-test-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "CERTDESK_VAR_DIR": str(tmp_path),
+    variables = {
         "CELERY_BROKER_URL": redis_url,
         "CELERY_RESULT_BACKEND": redis_url,
         "CACHE_URL": redis_url,
     }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            queue,
-            "--pool",
-            "solo",
-            "--loglevel",
-            "WARNING",
-            "--without-heartbeat",
-            "--without-gossip",
-        ],
-        cwd=BASE_DIR,
-        env=env,
-    )
-    try:
+    with celery_worker(queue=queue, var_dir=tmp_path, variables=variables):
         yield queue
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
 
 
 def test_real_worker_runs_the_heartbeat_task(redis_url: str, worker_queue: str) -> None:
     """The task sent through Redis runs in the worker, which records its heartbeat in Redis."""
-    client = Celery(broker=redis_url, backend=redis_url)
+    # Not made the current app: the suite's own (eager) app stays the one tasks publish through.
+    client = Celery(broker=redis_url, backend=redis_url, set_as_current=False)
     result = client.send_task("certificates.tasks.heartbeat", queue=worker_queue)
     # Threads of other tests that ran eager tasks at once can leave Celery's process-wide
     # "inside a task" flag set; this test is not inside a task, so it may wait for a result.

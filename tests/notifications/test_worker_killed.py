@@ -10,10 +10,8 @@ the ids it saw (the documented recipe) drops. No request is lost, none is taken 
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,7 +21,6 @@ from typing import Any
 
 import pytest
 from celery import Celery
-from django.db import connection
 from django.utils import timezone
 
 from certificates.models import AuditEvent, OutboundNotification
@@ -35,8 +32,8 @@ from certificates.services.notifications.delivery import (
 )
 from tests.notifications.test_receiver_recipe import _recipe
 from tests.support.receiver import Receiver
+from tests.support.workers import celery_worker, the_test_database_url
 
-BASE_DIR = Path(__file__).resolve().parents[2]
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.redis,
@@ -47,53 +44,19 @@ pytestmark = [
 ARRIVAL_SECONDS = 60
 
 
-def _database_url() -> str:
-    """The test database this process uses, for the worker to claim the same rows."""
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.fixture
 def worker(postgres: None, redis_url: str, tmp_path: Path) -> Iterator[tuple[str, Any]]:
     """``celery -A config worker`` on a queue of its own, against the test database."""
     queue = f"certdesk-kill-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": _database_url(),
-        "CERTDESK_VAR_DIR": str(tmp_path),
+    variables = {
+        "DATABASE_URL": the_test_database_url(),
         "CELERY_BROKER_URL": redis_url,
         "CACHE_URL": redis_url,
         # Longer than the receiver holds a request: the worker is still waiting when killed.
         "CERTDESK_NOTIFICATION_TIMEOUT_SECONDS": "60",
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            queue,
-            "--pool",
-            "solo",
-            "--loglevel",
-            "WARNING",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=BASE_DIR,
-        env=env,
-    )
-    try:
+    with celery_worker(queue=queue, var_dir=tmp_path, variables=variables) as process:
         yield queue, process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=30)
 
 
 def _until_arrived(receiver: Receiver, process: subprocess.Popen[bytes], count: int) -> None:

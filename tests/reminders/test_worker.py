@@ -3,41 +3,25 @@ scans, queues through the outbox and delivers to a real SMTP listener on loopbac
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import redis as redis_lib
 from celery import Celery
-from django.conf import settings
 from django.utils import timezone
 
 from certificates.models import OutboundEmail, Reminder
 from tests.support.environments import migrated_environment
 from tests.support.reminders import OWNERS, TAM, add_owners, make_certificate
 from tests.support.smtp import SMTPListener
+from tests.support.workers import celery_worker, the_test_database_url
 
-BASE_DIR = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.postgres]
 # The worker's tasks go to Celery's default queue, on the Redis database REDIS_URL names.
 QUEUE = "celery"
-
-
-def _test_database_url() -> str:
-    """The database this test runs in (``test_<name>``), for the worker to use the same one."""
-    db = settings.DATABASES["default"]
-    credentials = quote(str(db.get("USER") or ""), safe="")
-    if db.get("PASSWORD"):
-        credentials += ":" + quote(str(db["PASSWORD"]), safe="")
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or 5432
-    return f"postgres://{credentials}@{host}:{port}/{quote(str(db['NAME']), safe='')}"
 
 
 @pytest.fixture
@@ -53,42 +37,15 @@ def worker(
     """``celery -A config worker`` on the test database, the real Redis and the listener;
     stopped before the test database is emptied."""
     redis_lib.Redis.from_url(redis_url).delete(QUEUE)  # nothing left over from an earlier run
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": _test_database_url(),
+    variables = {
+        "DATABASE_URL": the_test_database_url(),
         "CELERY_BROKER_URL": redis_url,
         "EMAIL_URL": f"smtp://127.0.0.1:{smtp.port}",
-        "CERTDESK_VAR_DIR": str(tmp_path),
         "CERTDESK_SITE_URL": "https://certdesk.example.com",
         "CONN_MAX_AGE": "0",
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            QUEUE,
-            "--pool",
-            "solo",
-            "--loglevel",
-            "WARNING",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=BASE_DIR,
-        env=env,
-    )
-    try:
+    with celery_worker(queue=QUEUE, var_dir=tmp_path, variables=variables):
         yield
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def test_a_real_worker_on_redis_runs_the_scan_and_delivers_the_reminders(
@@ -100,7 +57,9 @@ def test_a_real_worker_on_redis_runs_the_scan_and_delivers_the_reminders(
     add_owners(sandbox)
     certificate = make_certificate(sandbox, not_after=timezone.now() + timedelta(days=10))
 
-    Celery(broker=redis_url).send_task("certificates.tasks.expiry_scan", queue=QUEUE)
+    Celery(broker=redis_url, set_as_current=False).send_task(
+        "certificates.tasks.expiry_scan", queue=QUEUE
+    )
     assert smtp.wait_for(2, timeout=90), "the worker delivered nothing within 90 s"
 
     by_to = {message["To"]: message for message in smtp.messages}
