@@ -139,9 +139,12 @@ def lines(snapshot: MetricsSnapshot) -> Iterator[str]:
     yield _header(name)
     yield "".join(
         [
-            f'{name}{{environment="{_escape(r.environment)}",purpose="{_escape(r.purpose)}",'
-            f'state="{state}"}} {1 if r.state == state else 0}\n'
+            f'{pair},state="{state}"}} {1 if r.state == state else 0}\n'
             for r in snapshot.renewals
+            # Each pair's labels escaped once for its three states.
+            for pair in (
+                f'{name}{{environment="{_escape(r.environment)}",purpose="{_escape(r.purpose)}"',
+            )
             for state in RENEWAL_STATES
         ]
     )
