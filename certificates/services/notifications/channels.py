@@ -25,12 +25,8 @@ from certificates.services.admin_checks import control_character_problem, requir
 from certificates.services.audit import Actor, audit_record
 from certificates.services.errors import ServiceError
 from certificates.services.notifications.delivery import DEACTIVATED, bound_to
-from certificates.services.notifications.events import (
-    Event,
-    absolute,
-    carries_key_material,
-    notifications_queue,
-)
+from certificates.services.notifications.events import Event, absolute, notifications_queue
+from certificates.services.notifications.guard import carries_key_material
 
 Kind = NotificationChannel.Kind
 EventType = NotificationChannel.Event

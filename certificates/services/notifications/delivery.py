@@ -34,7 +34,7 @@ from certificates import notify, vault
 from certificates.models import NotificationChannel, OutboundNotification
 from certificates.outbox_policy import MAX_ATTEMPTS, NOTIFY_TASK, RETRY_BACKOFF_MAX
 from certificates.services.audit import Actor, audit_record
-from certificates.services.notifications.events import REFUSED_REASON, carries_key_material
+from certificates.services.notifications.guard import REFUSED_REASON, carries_key_material
 
 logger = logging.getLogger(__name__)
 Status = OutboundNotification.Status

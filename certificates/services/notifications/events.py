@@ -34,6 +34,8 @@ from certificates.models import (
 )
 from certificates.selectors.status import days_left
 from certificates.services.audit import Actor, AuditEntry, audit_record_many
+from certificates.services.notifications.delivery import publish_on_commit
+from certificates.services.notifications.guard import REFUSED_REASON, carries_key_material
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -42,7 +44,6 @@ Kind = NotificationChannel.Kind
 EventType = NotificationChannel.Event
 
 WITHHELD = "(withheld: it carried private-key material)"
-REFUSED_REASON = "Refused by the outgoing guard: it carried private-key material."
 
 
 @dataclass(frozen=True)
@@ -55,20 +56,6 @@ class Event:
     title: str
     text: str
     link: str = ""
-
-
-def carries_key_material(*parts: str) -> bool:
-    """The outgoing guard of the emails (``emails.carries_private_key``), on a notification's
-    parts: the same detector, whatever the channel."""
-    probe = emails.build_message(
-        to=[],
-        subject="certdesk notification",
-        body_text="\n".join(parts),
-        body_html="",
-        attachments=[],
-        message_id="<probe@certdesk.invalid>",
-    )
-    return emails.carries_private_key(probe)
 
 
 def absolute(path: str) -> str:
@@ -154,8 +141,6 @@ def notifications_queue(
                 for row in refused
             ]
         )
-        from certificates.services.notifications.delivery import publish_on_commit
-
         for row in stored:
             if row.status == OutboundNotification.Status.QUEUED:
                 publish_on_commit(row.pk)
